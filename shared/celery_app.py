@@ -1,0 +1,61 @@
+"""The one Celery app, configured from settings: routing, limits and serialisation decided once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from celery import Celery, signals
+
+from shared.logging import configure_logging
+from shared.messages import TASK_QUEUES, Queue
+from shared.settings import Settings, get_settings
+
+# The longest retry countdown we ever schedule; the visibility timeout must exceed it, or
+# Redis hands a delayed message to a second worker before the first one runs it.
+MAX_COUNTDOWN_SECONDS = 600
+
+
+def create_app(service: str, settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    app = Celery(service, broker=settings.redis_url)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
+        task_default_queue=Queue.EXTRACT,
+        task_create_missing_queues=True,
+        # At-least-once: a killed worker's message returns instead of disappearing.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=settings.task_soft_time_limit,
+        task_time_limit=settings.task_time_limit,
+        broker_transport_options={
+            "visibility_timeout": max(settings.task_time_limit, MAX_COUNTDOWN_SECONDS) * 2,
+            # Separate keys per prefix so test runs and deployments sharing one Redis never mix.
+            "global_keyprefix": f"{settings.redis_prefix}:celery:",
+        },
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        timezone="UTC",
+        enable_utc=True,
+    )
+    _connect_signals(service, settings)
+    return app
+
+
+def _connect_signals(service: str, settings: Settings) -> None:
+    @signals.setup_logging.connect(weak=False)
+    def _setup_logging(**_: Any) -> None:
+        configure_logging(settings, service)
+
+    @signals.task_prerun.connect(weak=False)
+    def _bind_task(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            service=service, task_id=task_id, task_name=getattr(task, "name", None)
+        )

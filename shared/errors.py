@@ -1,0 +1,75 @@
+"""The pipeline's exception tree and its closed vocabulary of reason codes.
+
+::
+
+    PipelineError (reason: Reason)
+     ├── RetryableError   timeouts, connection errors, HTTP 429/5xx, Elasticsearch 429/503
+     └── PermanentError   bad URL, not HTML, oversized, empty text, disallowed by robots, ...
+
+A task shell chooses by type alone: retry with backoff, or dead-letter / skip.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    # URL rules
+    BAD_URL = "bad_url"
+    BAD_SCHEME = "bad_scheme"
+    PRIVATE_ADDRESS = "private_address"
+    NOT_ARTICLE_URL = "not_article_url"
+    DUPLICATE_URL = "duplicate_url"
+    DISALLOWED_BY_ROBOTS = "disallowed_by_robots"
+    # fetching
+    TIMEOUT = "timeout"
+    CONNECTION_ERROR = "connection_error"
+    DNS_ERROR = "dns_error"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    REDIRECT_LOOP = "redirect_loop"
+    HTTP_4XX = "http_4xx"
+    HTTP_5XX = "http_5xx"
+    RATE_LIMITED = "rate_limited"
+    OVERSIZED = "oversized"
+    NOT_HTML = "not_html"
+    BAD_ENCODING = "bad_encoding"
+    # feeds and sitemaps
+    BAD_FEED = "bad_feed"
+    BAD_SITEMAP = "bad_sitemap"
+    XML_ATTACK = "xml_attack"
+    TOO_MANY_ENTRIES = "too_many_entries"
+    # extraction
+    NO_TEXT = "no_text"
+    NOT_ARTICLE = "not_article"
+    BINARY_CONTENT = "binary_content"
+    # messages and indexing
+    BAD_MESSAGE = "bad_message"
+    DUPLICATE = "duplicate"
+    UNCHANGED = "unchanged"
+    INDEX_REJECTED = "index_rejected"
+    INDEX_UNAVAILABLE = "index_unavailable"
+    RETRIES_EXHAUSTED = "retries_exhausted"
+    BACKPRESSURE = "backpressure"
+    INTERNAL_ERROR = "internal_error"
+
+
+class PipelineError(Exception):
+    """Base of every error the pipeline expects; carries a reason code."""
+
+    def __init__(self, reason: Reason, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else str(reason))
+        self.reason = reason
+        self.detail = detail
+
+
+class RetryableError(PipelineError):
+    """Worth trying again later: the cause is outside the input and may pass."""
+
+    def __init__(self, reason: Reason, detail: str = "", retry_after: float | None = None) -> None:
+        super().__init__(reason, detail)
+        self.retry_after = retry_after
+
+
+class PermanentError(PipelineError):
+    """Trying again cannot help: the input itself is the problem."""

@@ -1,0 +1,39 @@
+"""Names of every Redis key we write, under one configurable prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str
+
+    def seen(self, url_hash: str) -> str:
+        return f"{self.prefix}:seen:{url_hash}"
+
+    @property
+    def dead_letters(self) -> str:
+        return f"{self.prefix}:dlq"
+
+    @property
+    def counters(self) -> str:
+        return f"{self.prefix}:counters"
+
+    def source_state(self, source_id: str) -> str:
+        return f"{self.prefix}:source:{source_id}"
+
+    def host_next_slot(self, host: str) -> str:
+        return f"{self.prefix}:host:{host}:next"
+
+    def robots(self, host: str) -> str:
+        return f"{self.prefix}:robots:{host}"
+
+    def content(self, content_hash: str) -> str:
+        return f"{self.prefix}:content:{content_hash}"
+
+    def simhash_band(self, band: int, value: str) -> str:
+        return f"{self.prefix}:simhash:{band}:{value}"
+
+    def lock(self, name: str) -> str:
+        return f"{self.prefix}:lock:{name}"
