@@ -15,7 +15,6 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
-
 class LogFormat(StrEnum):
     JSON = "json"
     CONSOLE = "console"
