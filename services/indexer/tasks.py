@@ -34,6 +34,10 @@ from shared.settings import get_settings
 
 settings = get_settings()
 app = create_app("indexer", settings)
+# celery-batches buffers in the consumer: it must be allowed to hold a whole batch unacked,
+# and the solo pool keeps one bulk writer per process (scale with processes, not threads).
+app.conf.worker_prefetch_multiplier = settings.bulk_max_docs * 2
+app.conf.worker_pool = "solo"
 keys = Keys(settings.redis_prefix)
 es = make_elasticsearch(settings)
 r = make_redis(settings)
