@@ -85,7 +85,17 @@ def index_document(requests: list[SimpleRequest]) -> None:
         except ValidationError as exc:
             _dead_letter(request.kwargs, Reason.BAD_MESSAGE, exc, attempts=0)
             continue
-        batch[doc["id"]] = (message, doc)  # a later copy of the same article wins
+        if doc["id"] in batch:  # a later copy of the same article in one batch wins
+            record_outcome(
+                r,
+                keys,
+                "document_superseded",
+                stage=STAGE,
+                outcome="superseded",
+                doc_id=doc["id"],
+                url=doc["url"],
+            )
+        batch[doc["id"]] = (message, doc)
 
     if not batch:
         return
@@ -130,7 +140,9 @@ def _requeue(message: IndexDocument, reason: Reason, error: object) -> None:
         return
     countdown = min(
         MAX_COUNTDOWN_SECONDS,
-        backoff_seconds(message.attempt, base=1.0, jitter=random.random() / 2),
+        backoff_seconds(
+            message.attempt, base=1.0, cap=settings.index_backoff_max_seconds, jitter=random.random() / 2
+        ),
     )
     retry = message.model_copy(update={"attempt": message.attempt + 1})
     app.send_task(TaskName.INDEX_DOCUMENT, kwargs=retry.model_dump(mode="json"), countdown=countdown)

@@ -54,7 +54,11 @@ def test_duplicate_collapses_onto_its_original() -> None:
         (False, {"create": {"_id": "a", "status": 429}}, Verdict.RETRY),
         (False, {"create": {"_id": "a", "status": 503}}, Verdict.RETRY),
         (False, {"create": {"_id": "a", "status": "N/A"}}, Verdict.RETRY),
-        (False, {"create": {"_id": "a", "status": 400, "error": {"type": "document_parsing_exception"}}}, Verdict.REJECTED),
+        (
+            False,
+            {"create": {"_id": "a", "status": 400, "error": {"type": "document_parsing_exception"}}},
+            Verdict.REJECTED,
+        ),
     ],
 )
 def test_bulk_item_results_are_classified(ok: bool, item: dict, verdict: Verdict) -> None:

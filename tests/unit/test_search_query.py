@@ -30,7 +30,9 @@ def test_parse_since_rejects_garbage() -> None:
 
 def test_query_combines_text_topics_places_and_dates() -> None:
     body = build_query(
-        SearchRequest(text='putin "oil fields"', topics=["energy", "medtop:11000000"], places=["sy"], since="7d"),
+        SearchRequest(
+            text='putin "oil fields"', topics=["energy", "medtop:11000000"], places=["sy"], since="7d"
+        ),
         NOW,
     )
     bool_q = body["query"]["bool"]

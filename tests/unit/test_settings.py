@@ -21,7 +21,9 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert "s3cret" not in repr(s)  # secrets never print
 
 
-@pytest.mark.parametrize("bad", [{"index_prefix": "Headlines"}, {"index_prefix": "a b"}, {"bulk_max_docs": "many"}])
+@pytest.mark.parametrize(
+    "bad", [{"index_prefix": "Headlines"}, {"index_prefix": "a b"}, {"bulk_max_docs": "many"}]
+)
 def test_bad_values_fail_at_start_up(bad: dict) -> None:
     with pytest.raises(ValidationError):
         Settings(**bad)
