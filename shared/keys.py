@@ -37,3 +37,22 @@ class Keys:
 
     def lock(self, name: str) -> str:
         return f"{self.prefix}:lock:{name}"
+
+    # --- crawler (appended) -------------------------------------------------
+
+    def listing(self, url_hash: str) -> str:
+        """Validators and content hash of one feed, sitemap or section page."""
+        return f"{self.prefix}:listing:{url_hash}"
+
+    @property
+    def sources_due(self) -> str:
+        """Sorted set: source id -> epoch seconds of its next poll."""
+        return f"{self.prefix}:sources:due"
+
+    def discovered(self, source_id: str) -> str:
+        """Feeds and sitemaps discovered from a source's home page (JSON, with expiry)."""
+        return f"{self.prefix}:source:{source_id}:discovered"
+
+    def extract_queue(self) -> str:
+        """The broker list behind the extract queue (kombu's Redis transport, our key prefix)."""
+        return f"{self.prefix}:celery:extract"
