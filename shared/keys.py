@@ -49,10 +49,6 @@ class Keys:
         """Sorted set: source id -> epoch seconds of its next poll."""
         return f"{self.prefix}:sources:due"
 
-    def discovered(self, source_id: str) -> str:
-        """Feeds and sitemaps discovered from a source's home page (JSON, with expiry)."""
-        return f"{self.prefix}:source:{source_id}:discovered"
-
     def extract_queue(self) -> str:
         """The broker list behind the extract queue (kombu's Redis transport, our key prefix)."""
         return f"{self.prefix}:celery:extract"

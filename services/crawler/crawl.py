@@ -21,16 +21,17 @@ from services.crawler.listings import (
     ListingKind,
     discover_feeds,
     discover_sections,
-    discover_sitemaps,
+    discover_sitemaps_lines,
     parse_listing,
 )
 from services.crawler.schedule import PollBounds, next_interval
 from services.crawler.sources import Source
 from shared.deadletter import TaskSender
-from shared.errors import PipelineError, Reason
+from shared.errors import Reason
 from shared.fetch import FEED_ACCEPT, HTML_TYPES, XML_TYPES, FetchResult
 from shared.keys import Keys
 from shared.messages import ProcessUrl, TaskName
+from shared.robots import Robots
 from shared.seen import forget, mark_new, url_key_hash
 from shared.urls import url_origin
 
@@ -40,7 +41,6 @@ log = structlog.get_logger(__name__)
 Fetcher = Callable[..., FetchResult]
 
 LISTING_STATE_TTL = 7 * 24 * 3600
-DISCOVERY_TTL = 24 * 3600
 MAX_SITEMAP_DEPTH = 2
 
 
@@ -81,6 +81,7 @@ def crawl_listing(
     r: redis.Redis,
     keys: Keys,
     fetcher: Fetcher,
+    robots_for: Callable[[str], Robots],
     sender: TaskSender,
     source: Source,
     url: str,
@@ -95,48 +96,62 @@ def crawl_listing(
         return ListingResult("backpressure", reason=Reason.BACKPRESSURE)
     state_key = keys.listing(url_key_hash(url))
     state: dict[str, str] = r.hgetall(state_key)  # type: ignore[assignment]
+    # Conditional GET only when we still know the listing's children: a home page or a
+    # sitemap index that has not changed still fans out to its feeds and child sitemaps.
     result = fetcher(
         url,
-        etag=state.get("etag"),
-        last_modified=state.get("last_modified"),
+        etag=state.get("etag") or None,
+        last_modified=state.get("last_modified") or None,
         **_fetch_kwargs(kind),
     )
     if result.not_modified:
-        return ListingResult("unchanged", reason=Reason.UNCHANGED)
+        return ListingResult("unchanged", children=_children(state), reason=Reason.UNCHANGED)
     digest = _content_hash(result.content)
     if digest == state.get("hash"):
-        _save_state(r, state_key, result, digest)
-        return ListingResult("unchanged", reason=Reason.UNCHANGED)
+        _save_state(r, state_key, result, digest, _children(state))
+        return ListingResult("unchanged", children=_children(state), reason=Reason.UNCHANGED)
 
     children: list[tuple[str, ListingKind]] = []
-    links: list[Link]
     if kind is ListingKind.HOME:
-        children = discover(r, keys, fetcher, source, result)
+        children = discover(robots_for(url).sitemaps, source, result)
         kind = ListingKind.SECTION
     listing = parse_listing(kind, result.content, result.final_url, options.max_listing_entries)
-    links = listing.links
     if kind is ListingKind.SITEMAP and depth < MAX_SITEMAP_DEPTH:
         children += [(u, ListingKind.SITEMAP) for u in listing.children]
 
     out = ListingResult("enqueued", children=children, truncated=listing.truncated)
     if listing.truncated:
         out.reason = Reason.TOO_MANY_ENTRIES
-    for link in links:
+    for link in listing.links:
         if enqueue_if_new(r, keys, sender, source, link, options.seen_ttl_seconds):
             out.new_urls.append(link.url)
         else:
             out.duplicates += 1
     if out.new_urls:
         r.hincrby(keys.source_state(source.id), "round_new", len(out.new_urls))
-    _save_state(r, state_key, result, digest)
+    _save_state(r, state_key, result, digest, children)
     return out
 
 
-def _save_state(r: redis.Redis, state_key: str, result: FetchResult, digest: str) -> None:
+def _children(state: dict[str, str]) -> list[tuple[str, ListingKind]]:
+    try:
+        return [(u, ListingKind(k)) for u, k in json.loads(state.get("children") or "[]")]
+    except (ValueError, TypeError):
+        return []
+
+
+def _save_state(
+    r: redis.Redis,
+    state_key: str,
+    result: FetchResult,
+    digest: str,
+    children: list[tuple[str, ListingKind]],
+) -> None:
     mapping = {
         "hash": digest,
         "etag": result.etag or "",
         "last_modified": result.last_modified or "",
+        "children": json.dumps([[u, str(k)] for u, k in children]),
     }
     pipe = r.pipeline()
     pipe.hset(state_key, mapping=mapping)
@@ -166,32 +181,16 @@ def enqueue_if_new(
 
 
 def discover(
-    r: redis.Redis, keys: Keys, fetcher: Fetcher, source: Source, home: FetchResult
+    robots_sitemaps: tuple[str, ...], source: Source, home: FetchResult
 ) -> list[tuple[str, ListingKind]]:
-    """Feeds from the home page's <link rel="alternate">, sitemaps from robots.txt lines."""
-    feeds = discover_feeds(home.content, home.final_url)
-    found = [(u, ListingKind.FEED) for u in feeds]
-    found += [(u, ListingKind.SITEMAP) for u in robots_sitemaps(r, keys, fetcher, source)]
-    if not found:  # no feed, no sitemap: crawl the site through its section pages
+    """Feeds from the home page (<link rel="alternate">), sitemaps from robots.txt; a site
+    with neither is crawled through the section pages its home page links to."""
+    found = [(u, ListingKind.FEED) for u in discover_feeds(home.content, home.final_url)]
+    origin = url_origin(source.home_url)
+    found += [(u, ListingKind.SITEMAP) for u in discover_sitemaps_lines(robots_sitemaps, origin)]
+    if not found:
         found = [(u, ListingKind.SECTION) for u in discover_sections(home.content, home.final_url)]
     return found
-
-
-def robots_sitemaps(r: redis.Redis, keys: Keys, fetcher: Fetcher, source: Source) -> list[str]:
-    """``Sitemap:`` lines of the source's robots.txt, cached for a day per source."""
-    cached = r.get(keys.discovered(source.id))
-    if cached:
-        return list(json.loads(cached).get("sitemaps", []))  # type: ignore[arg-type]
-    origin = url_origin(source.home_url)
-    try:
-        robots = fetcher(origin + "/robots.txt", accept="text/plain", content_types=None)
-        text = robots.content.decode("utf-8", errors="replace")
-    except PipelineError as exc:
-        log.info("robots_sitemaps_unavailable", url=origin, reason=str(exc.reason))
-        text = ""
-    sitemaps = discover_sitemaps(text, origin)
-    r.set(keys.discovered(source.id), json.dumps({"sitemaps": sitemaps}), ex=DISCOVERY_TTL)
-    return sitemaps
 
 
 def entry_points(source: Source) -> list[tuple[str, ListingKind]]:

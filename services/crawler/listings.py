@@ -229,8 +229,14 @@ def discover_sections(content: bytes, page_url: str) -> list[str]:
 
 
 def discover_sitemaps(robots_txt: str, base_url: str) -> list[str]:
-    """``Sitemap:`` lines of a robots.txt (via trafilatura)."""
+    """``Sitemap:`` lines of a robots.txt text (via trafilatura)."""
     found = [normalize_url(u, base_url) for u in extract_robots_sitemaps(robots_txt, base_url)]
+    return [u for u in dict.fromkeys(found) if u]
+
+
+def discover_sitemaps_lines(lines: tuple[str, ...] | list[str], base_url: str) -> list[str]:
+    """Sitemap URLs already split out of robots.txt (``Robots.sitemaps``), resolved."""
+    found = [normalize_url(u, base_url) for u in lines]
     return [u for u in dict.fromkeys(found) if u]
 
 

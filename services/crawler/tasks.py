@@ -35,7 +35,8 @@ from shared.fetch import FetchOptions, FetchResult, make_http_client
 from shared.keys import Keys
 from shared.messages import PollSource, Queue, TaskName
 from shared.outcomes import record_outcome
-from shared.polite import polite_fetch
+from shared.polite import get_robots, polite_fetch
+from shared.robots import Robots
 from shared.settings import get_settings
 
 log = structlog.get_logger(__name__)
@@ -138,11 +139,18 @@ def fetch_listing(self: Task, source_id: str, url: str, kind: str, depth: int = 
             **kw,
         )
 
+    def robots_for(target: str) -> Robots:
+        return get_robots(
+            client, r, keys, target, options,
+            robots_ttl=settings.robots_ttl_seconds, default_rate=rate,
+        )  # fmt: skip
+
     try:
         result = crawl_listing(
             r=r,
             keys=keys,
             fetcher=fetcher,
+            robots_for=robots_for,
             sender=app,
             source=source,
             url=url,

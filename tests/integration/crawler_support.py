@@ -1,0 +1,81 @@
+"""Helpers for the crawler's integration tests: sources files, settings, queue inspection."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import redis
+import yaml
+
+from shared.keys import Keys
+from shared.settings import Settings
+
+CRAWLER_APP = "services.crawler.tasks"
+
+
+def write_sources(path: Path, sources: list[dict[str, Any]]) -> Path:
+    path.write_text(yaml.safe_dump({"sources": sources}), encoding="utf-8")
+    return path
+
+
+def crawler_settings(
+    make_settings: Callable[..., Settings], sources_file: Path, **over: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "sources_file": sources_file,
+        "host_rate_per_second": 50.0,
+        "fetch_connect_timeout": 2.0,
+        "fetch_read_timeout": 1.0,
+        "fetch_total_timeout": 5.0,
+        "log_format": "json",
+    }
+    values.update(over)
+    return make_settings(**values)
+
+
+def queue_messages(r: redis.Redis, keys: Keys, queue: str = "extract") -> list[dict[str, Any]]:
+    """The tasks waiting in a broker queue: [{"task": name, "kwargs": {...}}, ...]."""
+    out = []
+    for raw in r.lrange(f"{keys.prefix}:celery:{queue}", 0, -1):  # type: ignore[union-attr]
+        msg = json.loads(raw)
+        body = msg["body"]
+        if msg.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        _args, kwargs, _embed = json.loads(body)
+        out.append({"task": msg["headers"]["task"], "kwargs": kwargs})
+    return out
+
+
+def queued_urls(r: redis.Redis, keys: Keys) -> list[str]:
+    return [
+        m["kwargs"]["url"] for m in queue_messages(r, keys) if m["task"] == "worker.process_url"
+    ]
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def wait_quiet(value: Callable[[], Any], quiet: float, timeout: float) -> Any:
+    """Wait until ``value()`` stops changing for ``quiet`` seconds; return the last value."""
+    deadline = time.monotonic() + timeout
+    last = value()
+    since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = value()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return last
