@@ -99,9 +99,17 @@ _NAV_SEGMENTS = frozenset(
         "authors", "category", "categories", "page", "search", "login", "register", "account",
         "subscribe", "privacy", "privacy-policy", "terms", "advertising", "rss", "feed",
         "feeds", "archive", "static", "assets", "img", "images", "video", "videos", "photo",
-        "gallery", "comments", "cookie-policy", "sitemap", "kz", "ru", "en", "user", "users",
+        "gallery", "comments", "cookie-policy", "sitemap", "user", "users",
         "newsletter", "jobs", "careers", "imprint", "impressum", "help", "faq", "wp-admin",
         "wp-login.php", "cart", "shop",
+    }
+)  # fmt: skip
+# Segments that make everything below them navigation too (/tags/x/, /author/y/, /page/2/).
+_NAV_PARENTS = frozenset(
+    {
+        "tag", "tags", "topic", "topics", "author", "authors", "category", "categories", "page",
+        "search", "static", "assets", "img", "images", "user", "users", "account", "comments",
+        "wp-admin", "feed", "feeds",
     }
 )  # fmt: skip
 _DATE_IN_PATH = re.compile(r"/(19|20)\d{2}[/-](0?[1-9]|1[0-2])([/-](0?[1-9]|[12]\d|3[01]))?(/|-|$)")
@@ -124,10 +132,7 @@ def looks_like_navigation(url: str) -> bool:
         path + ("?" + parts.query if parts.query else "")
     ):
         return True
-    if (
-        any(seg in _NAV_SEGMENTS for seg in segments[:-1] if seg != "en")
-        or segments[-1] in _NAV_SEGMENTS
-    ):
+    if any(seg in _NAV_PARENTS for seg in segments[:-1]) or segments[-1] in _NAV_SEGMENTS:
         return True
     return len(segments) == 1 and path.endswith("/")  # /news/, /politics/
 
