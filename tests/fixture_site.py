@@ -110,14 +110,35 @@ class Site:
     plain_articles: list[Article]
     hostile_paths: dict[str, str] = field(default_factory=dict)
     stop_event: threading.Event = field(default_factory=threading.Event)
-    # path -> (status, headers, body): lets a test change a page (e.g. a feed) for a while.
-    overrides: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
+    # (server, path) -> (status, headers, body): lets a test change a page for a while;
+    # use ``site.override(...)`` so it is removed afterwards.
+    overrides: dict[tuple[str, str], tuple[int, dict[str, str], bytes]] = field(
+        default_factory=dict
+    )
 
     def url(self, path: str) -> str:
         return self.base_url + path
 
     def plain_url(self, path: str) -> str:
         return self.plain_base_url + path
+
+    @contextmanager
+    def override(
+        self,
+        path: str,
+        status: int,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        *,
+        server: str = "main",
+    ) -> Iterator[None]:
+        """Serve ``path`` on ``server`` ("main" or "plain") as given, for the with-block."""
+        key = (server, path)
+        self.overrides[key] = (status, headers or {}, body)
+        try:
+            yield
+        finally:
+            self.overrides.pop(key, None)
 
     @property
     def host(self) -> str:
@@ -219,8 +240,8 @@ def _make_handler(site: Site, server_name: str, root: Path) -> type[BaseHTTPRequ
 
         def do_GET(self) -> None:
             path = urlsplit(self.path).path
-            if path in site.overrides:
-                status, headers, body = site.overrides[path]
+            if (server_name, path) in site.overrides:
+                status, headers, body = site.overrides[(server_name, path)]
                 self._send(status, body, headers)
                 return
             if server_name == "main" and path.startswith("/hostile/"):
