@@ -23,6 +23,7 @@ from services.crawler.crawl import (
     crawl_listing,
     due_sources,
     entry_points,
+    extract_queue_depth,
     start_round,
 )
 from services.crawler.listings import ListingKind
@@ -103,7 +104,14 @@ def poll_source(source_id: str) -> int:
     if source is None:
         log.warning("unknown_source", source_id=source_id)
         return 0
-    interval = start_round(r, keys, source, _bounds(source), time.time())
+    now = time.time()
+    if extract_queue_depth(r, keys) > settings.extract_queue_max:
+        # Backpressure: no round now (and no slow-down for it); look again next tick.
+        r.zadd(keys.sources_due, {source_id: now + settings.poll_tick_seconds})
+        record_outcome(r, keys, "poll_deferred", stage=STAGE, outcome="deferred",
+                       reason=Reason.BACKPRESSURE, source_id=source_id)  # fmt: skip
+        return 0
+    interval = start_round(r, keys, source, _bounds(source), now)
     points = entry_points(source)
     for url, kind in points:
         _send_listing(source_id, url, kind, 0)

@@ -79,3 +79,74 @@ def wait_quiet(value: Callable[[], Any], quiet: float, timeout: float) -> Any:
         elif time.monotonic() - since >= quiet:
             break
     return last
+
+
+class InProcessCrawler:
+    """Runs crawl steps in the test process with real Redis, HTTP and broker (no worker):
+    what ``crawler.fetch_listing`` does, with the shared host-slot waits slept through."""
+
+    def __init__(self, settings: Settings, r: redis.Redis) -> None:
+        from services.crawler.crawl import CrawlOptions
+        from services.crawler.schedule import PollBounds
+        from shared.celery_app import create_app
+        from shared.fetch import FetchOptions, make_http_client
+
+        self.settings = settings
+        self.r = r
+        self.keys = Keys(settings.redis_prefix)
+        self.options = FetchOptions.from_settings(settings)
+        self.client = make_http_client(self.options)
+        self.sender = create_app("test-sender", settings)
+        self.crawl_options = CrawlOptions(
+            seen_ttl_seconds=settings.seen_ttl_days * 86400,
+            extract_queue_max=settings.extract_queue_max,
+            max_listing_entries=settings.max_listing_entries,
+            poll_bounds=PollBounds(settings.poll_min_seconds, settings.poll_max_seconds),
+        )
+
+    def _patiently(self, call: Callable[[], Any]) -> Any:
+        from shared.errors import RetryableError
+
+        for _ in range(50):
+            try:
+                return call()
+            except RetryableError as exc:
+                if not exc.detail.startswith("host ") or exc.retry_after is None:
+                    raise
+                time.sleep(exc.retry_after)
+        raise AssertionError("host slot never became free")
+
+    def fetch(self, url: str, **kw: Any) -> Any:
+        from shared.polite import polite_fetch
+
+        return self._patiently(
+            lambda: polite_fetch(
+                self.client, self.r, self.keys, url, self.options,
+                robots_ttl=self.settings.robots_ttl_seconds,
+                default_rate=self.settings.host_rate_per_second, **kw,
+            )
+        )  # fmt: skip
+
+    def robots(self, url: str) -> Any:
+        from shared.polite import get_robots
+
+        return self._patiently(
+            lambda: get_robots(
+                self.client, self.r, self.keys, url, self.options,
+                robots_ttl=self.settings.robots_ttl_seconds,
+                default_rate=self.settings.host_rate_per_second,
+            )
+        )  # fmt: skip
+
+    def listing(self, source: Any, url: str, kind: str, depth: int = 0) -> Any:
+        from services.crawler.crawl import crawl_listing
+        from services.crawler.listings import ListingKind
+
+        return crawl_listing(
+            r=self.r, keys=self.keys, fetcher=self.fetch, robots_for=self.robots,
+            sender=self.sender, source=source, url=url, kind=ListingKind(kind),
+            options=self.crawl_options, depth=depth,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        self.client.close()
