@@ -37,3 +37,18 @@ class Keys:
 
     def lock(self, name: str) -> str:
         return f"{self.prefix}:lock:{name}"
+
+    # --- crawler (appended) -------------------------------------------------
+
+    def listing(self, url_hash: str) -> str:
+        """Validators and content hash of one feed, sitemap or section page."""
+        return f"{self.prefix}:listing:{url_hash}"
+
+    @property
+    def sources_due(self) -> str:
+        """Sorted set: source id -> epoch seconds of its next poll."""
+        return f"{self.prefix}:sources:due"
+
+    def extract_queue(self) -> str:
+        """The broker list behind the extract queue (kombu's Redis transport, our key prefix)."""
+        return f"{self.prefix}:celery:extract"

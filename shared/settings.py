@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     extract_queue_max: int = Field(10_000, description="Backpressure: stop enqueueing above this depth.")
     host_rate_per_second: float = Field(1.0, description="Default politeness: requests/s per host.")
     robots_ttl_seconds: float = Field(3600.0, description="How long a fetched robots.txt is trusted.")
+    max_listing_entries: int = Field(
+        5000, description="Most article links taken from one feed, sitemap or section page."
+    )
 
     # --- fetching (crawler and worker) --------------------------------------
     user_agent: str = Field("newsflow/0.1", description="Product token sent with every request.")

@@ -1,0 +1,246 @@
+"""One crawl step: fetch a listing (feed, sitemap, section or home page), find new articles.
+
+Free of Celery: clients and a ``sender`` (anything with ``send_task``) are passed in, and
+the function returns what happened; ``tasks.py`` turns that into retries and outcomes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+import structlog
+
+from services.crawler.listings import (
+    Link,
+    ListingKind,
+    discover_feeds,
+    discover_sections,
+    discover_sitemaps_lines,
+    parse_listing,
+)
+from services.crawler.schedule import PollBounds, next_interval
+from services.crawler.sources import Source
+from shared.deadletter import TaskSender
+from shared.errors import Reason
+from shared.fetch import FEED_ACCEPT, HTML_TYPES, XML_TYPES, FetchResult
+from shared.keys import Keys
+from shared.messages import ProcessUrl, TaskName
+from shared.robots import Robots
+from shared.seen import forget, mark_new, url_key_hash
+from shared.urls import url_origin
+
+log = structlog.get_logger(__name__)
+
+# fetcher(url, *, etag, last_modified, accept, content_types) -> FetchResult
+Fetcher = Callable[..., FetchResult]
+
+LISTING_STATE_TTL = 7 * 24 * 3600
+MAX_SITEMAP_DEPTH = 2
+
+
+@dataclass(frozen=True)
+class CrawlOptions:
+    seen_ttl_seconds: float
+    extract_queue_max: int
+    max_listing_entries: int
+    poll_bounds: PollBounds
+
+
+@dataclass
+class ListingResult:
+    outcome: str  # "enqueued" | "unchanged" | "backpressure"
+    new_urls: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    children: list[tuple[str, ListingKind]] = field(default_factory=list)
+    truncated: bool = False
+    reason: Reason | None = None
+
+
+def extract_queue_depth(r: redis.Redis, keys: Keys) -> int:
+    return int(r.llen(keys.extract_queue()))  # type: ignore[arg-type]
+
+
+def _content_hash(content: bytes) -> str:
+    return hashlib.blake2b(content, digest_size=16).hexdigest()
+
+
+def _fetch_kwargs(kind: ListingKind) -> dict[str, Any]:
+    if kind in (ListingKind.FEED, ListingKind.SITEMAP):
+        return {"accept": FEED_ACCEPT, "content_types": (*XML_TYPES, *HTML_TYPES)}
+    return {"accept": "text/html,application/xhtml+xml", "content_types": HTML_TYPES}
+
+
+def crawl_listing(
+    *,
+    r: redis.Redis,
+    keys: Keys,
+    fetcher: Fetcher,
+    robots_for: Callable[[str], Robots],
+    sender: TaskSender,
+    source: Source,
+    url: str,
+    kind: ListingKind,
+    options: CrawlOptions,
+    depth: int = 0,
+) -> ListingResult:
+    """Fetch ``url`` conditionally; enqueue each new article once; return child listings."""
+    if extract_queue_depth(r, keys) > options.extract_queue_max:
+        # Stop before fetching: the listing's validators stay as they were, so the next
+        # poll after the queue drains reads it in full and nothing is lost.
+        return ListingResult("backpressure", reason=Reason.BACKPRESSURE)
+    state_key = keys.listing(url_key_hash(url))
+    state: dict[str, str] = r.hgetall(state_key)  # type: ignore[assignment]
+    # Conditional GET only when we still know the listing's children: a home page or a
+    # sitemap index that has not changed still fans out to its feeds and child sitemaps.
+    result = fetcher(
+        url,
+        etag=state.get("etag") or None,
+        last_modified=state.get("last_modified") or None,
+        **_fetch_kwargs(kind),
+    )
+    if result.not_modified:
+        return ListingResult("unchanged", children=_children(state), reason=Reason.UNCHANGED)
+    digest = _content_hash(result.content)
+    if digest == state.get("hash"):
+        _save_state(r, state_key, result, digest, _children(state))
+        return ListingResult("unchanged", children=_children(state), reason=Reason.UNCHANGED)
+
+    children: list[tuple[str, ListingKind]] = []
+    if kind is ListingKind.HOME:
+        children = discover(robots_for(url).sitemaps, source, result)
+        kind = ListingKind.SECTION
+    listing = parse_listing(kind, result.content, result.final_url, options.max_listing_entries)
+    if kind is ListingKind.SITEMAP and depth < MAX_SITEMAP_DEPTH:
+        children += [(u, ListingKind.SITEMAP) for u in listing.children]
+
+    out = ListingResult("enqueued", children=children, truncated=listing.truncated)
+    if listing.truncated:
+        out.reason = Reason.TOO_MANY_ENTRIES
+    for link in listing.links:
+        if enqueue_if_new(r, keys, sender, source, link, options.seen_ttl_seconds):
+            out.new_urls.append(link.url)
+        else:
+            out.duplicates += 1
+    if out.new_urls:
+        r.hincrby(keys.source_state(source.id), "round_new", len(out.new_urls))
+    _save_state(r, state_key, result, digest, children)
+    return out
+
+
+def _children(state: dict[str, str]) -> list[tuple[str, ListingKind]]:
+    try:
+        return [(u, ListingKind(k)) for u, k in json.loads(state.get("children") or "[]")]
+    except (ValueError, TypeError):
+        return []
+
+
+def _save_state(
+    r: redis.Redis,
+    state_key: str,
+    result: FetchResult,
+    digest: str,
+    children: list[tuple[str, ListingKind]],
+) -> None:
+    mapping = {
+        "hash": digest,
+        "etag": result.etag or "",
+        "last_modified": result.last_modified or "",
+        "children": json.dumps([[u, str(k)] for u, k in children]),
+    }
+    pipe = r.pipeline()
+    pipe.hset(state_key, mapping=mapping)
+    pipe.expire(state_key, LISTING_STATE_TTL)
+    pipe.execute()
+
+
+def enqueue_if_new(
+    r: redis.Redis, keys: Keys, sender: TaskSender, source: Source, link: Link, ttl: float
+) -> bool:
+    """Claim the URL in the seen-set and send it to the worker; False if already seen."""
+    if not mark_new(r, keys, link.url, ttl):
+        return False
+    message = ProcessUrl(
+        url=link.url,
+        source_id=source.id,
+        discovered_at=datetime.now(UTC),
+        feed_published_at=link.published_at,
+        feed_title=link.title[:1000] if link.title else None,
+    )
+    try:
+        sender.send_task(TaskName.PROCESS_URL, kwargs=message.model_dump(mode="json"))
+    except Exception:
+        forget(r, keys, link.url)  # not sent: let the next poll claim it again
+        raise
+    return True
+
+
+def discover(
+    robots_sitemaps: tuple[str, ...], source: Source, home: FetchResult
+) -> list[tuple[str, ListingKind]]:
+    """Feeds from the home page (<link rel="alternate">), sitemaps from robots.txt; a site
+    with neither is crawled through the section pages its home page links to."""
+    found = [(u, ListingKind.FEED) for u in discover_feeds(home.content, home.final_url)]
+    origin = url_origin(source.home_url)
+    found += [(u, ListingKind.SITEMAP) for u in discover_sitemaps_lines(robots_sitemaps, origin)]
+    if not found:
+        found = [(u, ListingKind.SECTION) for u in discover_sections(home.content, home.final_url)]
+    return found
+
+
+def entry_points(source: Source) -> list[tuple[str, ListingKind]]:
+    """What one poll round of ``source`` fetches."""
+    if source.needs_discovery:
+        return [(source.home_url, ListingKind.HOME)]
+    return (
+        [(u, ListingKind.FEED) for u in source.feeds]
+        + [(u, ListingKind.SITEMAP) for u in source.sitemaps]
+        + [(u, ListingKind.SECTION) for u in source.sections]
+    )
+
+
+def start_round(
+    r: redis.Redis, keys: Keys, source: Source, bounds: PollBounds, now: float
+) -> float:
+    """Close the previous round (adapt the interval to its yield) and schedule the next."""
+    key = keys.source_state(source.id)
+    pipe = r.pipeline()
+    pipe.hget(key, "interval")
+    pipe.hget(key, "round_new")
+    pipe.hset(key, "round_new", 0)
+    interval_raw, new_raw, _ = pipe.execute()
+    interval = next_interval(
+        float(interval_raw) if interval_raw else None, int(new_raw or 0), bounds
+    )
+    pipe = r.pipeline()
+    pipe.hset(key, mapping={"interval": interval, "last_poll": now})
+    pipe.zadd(keys.sources_due, {source.id: now + interval})
+    pipe.execute()
+    return interval
+
+
+def due_sources(r: redis.Redis, keys: Keys, sources: dict[str, Source], now: float) -> list[str]:
+    """Sources whose next poll time has come, or which were never polled."""
+    scores = dict(r.zrange(keys.sources_due, 0, -1, withscores=True))  # type: ignore[arg-type]
+    return [sid for sid in sources if sid not in scores or scores[sid] <= now]
+
+
+def claim_due(r: redis.Redis, keys: Keys, source_id: str, now: float, hold: float) -> bool:
+    """Push the source's due time ``hold`` seconds ahead, atomically, so a second beat or a
+    slow round never sends the same poll twice."""
+    return bool(
+        r.eval(_CLAIM, 1, keys.sources_due, source_id, now, now + hold)  # type: ignore[arg-type]
+    )
+
+
+_CLAIM = """
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if due and tonumber(due) > tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""

@@ -1,0 +1,248 @@
+"""Parsing of feeds, sitemaps and HTML listing pages into candidate article links. No I/O.
+
+XML goes through defusedxml: DTD entity declarations (billion laughs) and external
+entities (XXE) raise ``PermanentError(XML_ATTACK)``; broken XML raises ``BAD_FEED`` /
+``BAD_SITEMAP``. Every parser stops at ``max_entries`` and reports that it was truncated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml.ElementTree as safe_et
+import lxml.html
+from defusedxml import DefusedXmlException
+from trafilatura.feeds import FeedParameters, determine_feed
+from trafilatura.sitemaps import extract_robots_sitemaps
+
+from shared.errors import PermanentError, Reason
+from shared.urls import (
+    looks_like_article,
+    looks_like_navigation,
+    looks_like_section,
+    normalize_url,
+    same_site,
+)
+
+
+class ListingKind(StrEnum):
+    FEED = "feed"
+    SITEMAP = "sitemap"
+    SECTION = "section"
+    HOME = "home"  # discovery: find feeds/sitemaps, and links like a section page
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    title: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    links: list[Link]
+    children: list[str]  # child sitemaps of a sitemap index
+    truncated: bool = False
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
+
+
+def _parse_xml(content: bytes, bad: Reason) -> Element:
+    try:
+        return safe_et.fromstring(
+            content, forbid_dtd=False, forbid_entities=True, forbid_external=True
+        )
+    except DefusedXmlException as exc:
+        raise PermanentError(Reason.XML_ATTACK, type(exc).__name__) from exc
+    except (ParseError, ValueError, UnicodeError) as exc:
+        raise PermanentError(bad, str(exc)[:200]) from exc
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            dt = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _text(el: Element | None) -> str | None:
+    if el is None or el.text is None:
+        return None
+    return el.text.strip()[:1000] or None
+
+
+def _child(el: Element, *names: str) -> Element | None:
+    for child in el:
+        if _local(child.tag) in names:
+            return child
+    return None
+
+
+def parse_feed(content: bytes, base_url: str, max_entries: int) -> Listing:
+    """RSS 2.0, RSS 1.0 (RDF) and Atom items -> links with title and date."""
+    root = _parse_xml(content, Reason.BAD_FEED)
+    if _local(root.tag) not in ("rss", "feed", "rdf"):
+        raise PermanentError(Reason.BAD_FEED, f"root element {_local(root.tag)}")
+    links: list[Link] = []
+    truncated = False
+    for el in root.iter():
+        if _local(el.tag) not in ("item", "entry"):
+            continue
+        if len(links) >= max_entries:
+            truncated = True
+            break
+        href = None
+        for child in el:
+            name = _local(child.tag)
+            if name == "link":
+                if child.get("href") and child.get("rel", "alternate") == "alternate":
+                    href = child.get("href")
+                    break
+                if child.text and child.text.strip():
+                    href = child.text.strip()
+                    break
+        if href is None:
+            guid = _child(el, "guid")
+            if guid is not None and guid.get("isPermaLink", "true") == "true":
+                href = _text(guid)
+        url = normalize_url(href, base_url) if href else None
+        if url is None:
+            continue
+        date = _child(el, "pubdate", "published", "updated", "date")
+        links.append(Link(url, _text(_child(el, "title")), _parse_date(_text(date))))
+    return Listing(links, [], truncated)
+
+
+def parse_sitemap(content: bytes, base_url: str, max_entries: int) -> Listing:
+    """A sitemap index (-> children) or a urlset (with Google News fields when present)."""
+    root = _parse_xml(content, Reason.BAD_SITEMAP)
+    kind = _local(root.tag)
+    if kind not in ("urlset", "sitemapindex"):
+        raise PermanentError(Reason.BAD_SITEMAP, f"root element {kind}")
+    links: list[Link] = []
+    children: list[str] = []
+    truncated = False
+    for el in root:
+        if len(links) + len(children) >= max_entries:
+            truncated = True
+            break
+        loc = normalize_url(_text(_child(el, "loc")) or "", base_url)
+        if loc is None:
+            continue
+        if kind == "sitemapindex":
+            children.append(loc)
+            continue
+        news = _child(el, "news")
+        title = published = None
+        if news is not None:
+            title = _text(_child(news, "title"))
+            published = _parse_date(_text(_child(news, "publication_date")))
+        elif looks_like_navigation(loc):
+            continue  # a regular sitemap lists sections and static pages too
+        links.append(Link(loc, title, published))
+    return Listing(links, children, truncated)
+
+
+def parse_section(content: bytes, page_url: str, max_entries: int) -> Listing:
+    """Links on a front or section page that look like articles of the same site."""
+    try:
+        tree = lxml.html.fromstring(content, base_url=page_url)
+    except (ValueError, lxml.etree.ParserError) as exc:
+        raise PermanentError(Reason.NOT_HTML, str(exc)[:200]) from exc
+    links: list[Link] = []
+    seen: set[str] = set()
+    truncated = False
+    for a in tree.iter("a"):
+        href = a.get("href")
+        if not href:
+            continue
+        url = normalize_url(href, page_url)
+        if url is None or url in seen:
+            continue
+        seen.add(url)
+        if not same_site(url, page_url) and not _is_ip_literal_link(url):
+            continue
+        text = " ".join(a.text_content().split())[:300]
+        if not looks_like_article(url, text):
+            continue
+        if len(links) >= max_entries:
+            truncated = True
+            break
+        links.append(Link(url, text or None, None))
+    return Listing(links, [], truncated)
+
+
+def _is_ip_literal_link(url: str) -> bool:
+    # Off-site links are skipped, except bare IP addresses: they are kept so the fetch-time
+    # SSRF rule reports them (reason private_address) instead of them vanishing silently.
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return host.replace(".", "").isdigit() or ":" in host
+
+
+def discover_feeds(content: bytes, page_url: str) -> list[str]:
+    """Feed URLs announced by a home page (<link rel="alternate">, via trafilatura)."""
+    try:
+        html = content.decode("utf-8", errors="replace")
+    except (AttributeError, ValueError):
+        return []
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(page_url)
+    params = FeedParameters(f"{parts.scheme}://{parts.netloc}", parts.netloc, page_url)
+    found = [normalize_url(u, page_url) for u in determine_feed(html, params)]
+    return [u for u in dict.fromkeys(found) if u]
+
+
+MAX_DISCOVERED_SECTIONS = 10
+
+
+def discover_sections(content: bytes, page_url: str) -> list[str]:
+    """Same-site top-level section pages linked from a home page (for sites without feeds)."""
+    try:
+        tree = lxml.html.fromstring(content, base_url=page_url)
+    except (ValueError, lxml.etree.ParserError):
+        return []
+    found: list[str] = []
+    for a in tree.iter("a"):
+        url = normalize_url(a.get("href") or "", page_url)
+        if url and url not in found and same_site(url, page_url) and looks_like_section(url):
+            found.append(url)
+            if len(found) >= MAX_DISCOVERED_SECTIONS:
+                break
+    return found
+
+
+def discover_sitemaps(robots_txt: str, base_url: str) -> list[str]:
+    """``Sitemap:`` lines of a robots.txt text (via trafilatura)."""
+    found = [normalize_url(u, base_url) for u in extract_robots_sitemaps(robots_txt, base_url)]
+    return [u for u in dict.fromkeys(found) if u]
+
+
+def discover_sitemaps_lines(lines: tuple[str, ...] | list[str], base_url: str) -> list[str]:
+    """Sitemap URLs already split out of robots.txt (``Robots.sitemaps``), resolved."""
+    found = [normalize_url(u, base_url) for u in lines]
+    return [u for u in dict.fromkeys(found) if u]
+
+
+def parse_listing(kind: ListingKind, content: bytes, url: str, max_entries: int) -> Listing:
+    if kind is ListingKind.FEED:
+        return parse_feed(content, url, max_entries)
+    if kind is ListingKind.SITEMAP:
+        return parse_sitemap(content, url, max_entries)
+    return parse_section(content, url, max_entries)

@@ -1,0 +1,262 @@
+"""Celery task shells of the crawler. The work lives in crawl.py, listings.py, schedule.py.
+
+beat --(poll_tick_seconds)--> crawler.poll_due --> crawler.poll_source(source_id)
+    --> crawler.fetch_listing(source_id, url, kind)  one fetch each, child sitemaps fan out
+    --> worker.process_url(ProcessUrl)             each new article URL, exactly once
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from functools import lru_cache
+from typing import Any
+
+import structlog
+from celery import Task
+
+from services.crawler.crawl import (
+    MAX_SITEMAP_DEPTH,
+    CrawlOptions,
+    ListingResult,
+    claim_due,
+    crawl_listing,
+    due_sources,
+    entry_points,
+    extract_queue_depth,
+    start_round,
+)
+from services.crawler.listings import ListingKind
+from services.crawler.schedule import PollBounds
+from services.crawler.sources import Source, load_sources
+from shared.celery_app import MAX_COUNTDOWN_SECONDS, create_app
+from shared.clients import make_redis
+from shared.errors import PermanentError, Reason, RetryableError
+from shared.fetch import FetchOptions, FetchResult, make_http_client
+from shared.keys import Keys
+from shared.messages import PollSource, Queue, TaskName
+from shared.outcomes import record_outcome
+from shared.polite import get_robots, polite_fetch
+from shared.robots import Robots
+from shared.settings import get_settings
+
+log = structlog.get_logger(__name__)
+
+# Crawler-internal task: sent only by the crawler to itself, so its name lives here.
+FETCH_LISTING = "crawler.fetch_listing"
+STAGE = "crawl"
+RATE_LIMIT_RETRIES = 100  # waiting for a host slot is not a failure; bounded all the same
+
+settings = get_settings()
+app = create_app("crawler", settings)
+app.conf.task_routes = {**app.conf.task_routes, FETCH_LISTING: {"queue": Queue.CRAWL}}
+app.conf.beat_schedule = {
+    "poll-due": {"task": TaskName.POLL_DUE, "schedule": settings.poll_tick_seconds},
+}
+
+
+@lru_cache(maxsize=1)
+def _clients() -> tuple[Any, Any, FetchOptions, Keys]:
+    """Built once per (forked) process, lazily, never at import in the parent."""
+    options = FetchOptions.from_settings(settings)
+    return make_redis(settings), make_http_client(options), options, Keys(settings.redis_prefix)
+
+
+def _sources() -> dict[str, Source]:
+    return load_sources(settings.sources_file)
+
+
+def _bounds(source: Source) -> PollBounds:
+    return PollBounds(
+        source.min_poll_seconds or settings.poll_min_seconds,
+        source.max_poll_seconds or settings.poll_max_seconds,
+    )
+
+
+def _options(source: Source) -> CrawlOptions:
+    return CrawlOptions(
+        seen_ttl_seconds=settings.seen_ttl_days * 86400,
+        extract_queue_max=settings.extract_queue_max,
+        max_listing_entries=settings.max_listing_entries,
+        poll_bounds=_bounds(source),
+    )
+
+
+@app.task(name=TaskName.POLL_DUE)
+def poll_due() -> int:
+    r, _, _, keys = _clients()
+    sources = _sources()
+    now = time.time()
+    sent = 0
+    for source_id in due_sources(r, keys, sources, now):
+        # Hold the source for one minimum interval; poll_source then sets the real due time.
+        if claim_due(r, keys, source_id, now, _bounds(sources[source_id]).min_seconds):
+            app.send_task(TaskName.POLL_SOURCE, kwargs=PollSource(source_id=source_id).model_dump())
+            sent += 1
+    return sent
+
+
+@app.task(name=TaskName.POLL_SOURCE)
+def poll_source(source_id: str) -> int:
+    r, _, _, keys = _clients()
+    structlog.contextvars.bind_contextvars(source_id=source_id)
+    source = _sources().get(source_id)
+    if source is None:
+        log.warning("unknown_source", source_id=source_id)
+        return 0
+    now = time.time()
+    if extract_queue_depth(r, keys) > settings.extract_queue_max:
+        # Backpressure: no round now (and no slow-down for it); look again next tick.
+        r.zadd(keys.sources_due, {source_id: now + settings.poll_tick_seconds})
+        record_outcome(r, keys, "poll_deferred", stage=STAGE, outcome="deferred",
+                       reason=Reason.BACKPRESSURE, source_id=source_id)  # fmt: skip
+        return 0
+    interval = start_round(r, keys, source, _bounds(source), now)
+    points = entry_points(source)
+    for url, kind in points:
+        _send_listing(source_id, url, kind, 0)
+    log.info("poll_started", listings=len(points), next_poll_seconds=round(interval, 1))
+    return len(points)
+
+
+def _send_listing(source_id: str, url: str, kind: ListingKind, depth: int) -> None:
+    fetch_listing.apply_async(
+        kwargs={"source_id": source_id, "url": url, "kind": str(kind), "depth": depth},
+        queue=Queue.CRAWL,
+    )
+
+
+@app.task(name=FETCH_LISTING, bind=True, max_retries=None)
+def fetch_listing(self: Task, source_id: str, url: str, kind: str, depth: int = 0) -> str:
+    r, client, options, keys = _clients()
+    structlog.contextvars.bind_contextvars(source_id=source_id, url=url, kind=kind)
+    source = _sources().get(source_id)
+    if source is None:
+        return "unknown_source"
+    rate = source.rate_per_second or settings.host_rate_per_second
+
+    def fetcher(target: str, **kw: Any) -> FetchResult:
+        return polite_fetch(
+            client,
+            r,
+            keys,
+            target,
+            options,
+            robots_ttl=settings.robots_ttl_seconds,
+            default_rate=rate,
+            **kw,
+        )
+
+    def robots_for(target: str) -> Robots:
+        return get_robots(
+            client, r, keys, target, options,
+            robots_ttl=settings.robots_ttl_seconds, default_rate=rate,
+        )  # fmt: skip
+
+    try:
+        result = crawl_listing(
+            r=r,
+            keys=keys,
+            fetcher=fetcher,
+            robots_for=robots_for,
+            sender=app,
+            source=source,
+            url=url,
+            kind=ListingKind(kind),
+            options=_options(source),
+            depth=depth,
+        )
+    except RetryableError as exc:
+        return _retry(self, exc, url)
+    except PermanentError as exc:
+        record_outcome(
+            r,
+            keys,
+            "listing_failed",
+            stage=STAGE,
+            outcome="failed",
+            reason=exc.reason,
+            url=url,
+            kind=kind,
+            error=exc.detail[:300],
+        )
+        return str(exc.reason)
+    for child, child_kind in result.children:
+        if depth < MAX_SITEMAP_DEPTH:
+            _send_listing(source_id, child, child_kind, depth + 1)
+    _record(r, keys, result, url, kind)
+    return result.outcome
+
+
+def _record(r: Any, keys: Keys, result: ListingResult, url: str, kind: str) -> None:
+    if result.reason is Reason.TOO_MANY_ENTRIES:
+        record_outcome(
+            r,
+            keys,
+            "listing_truncated",
+            stage=STAGE,
+            outcome="truncated",
+            reason=Reason.TOO_MANY_ENTRIES,
+            url=url,
+            kind=kind,
+        )
+    if result.outcome == "enqueued":
+        record_outcome(
+            r,
+            keys,
+            "listing_crawled",
+            stage=STAGE,
+            outcome="crawled",
+            url=url,
+            kind=kind,
+            new=len(result.new_urls),
+            duplicates=result.duplicates,
+            children=len(result.children),
+        )
+        for new_url in result.new_urls:
+            record_outcome(
+                r, keys, "url_enqueued", stage="enqueue", outcome="enqueued", url=new_url
+            )
+    else:
+        record_outcome(
+            r,
+            keys,
+            "listing_skipped",
+            stage=STAGE,
+            outcome=result.outcome,
+            reason=result.reason,
+            url=url,
+            kind=kind,
+        )
+
+
+def _retry(task: Task, exc: RetryableError, url: str) -> str:
+    r, _, _, keys = _clients()
+    retries = task.request.retries
+    own_limit = exc.reason is Reason.RATE_LIMITED
+    budget = RATE_LIMIT_RETRIES if own_limit else settings.task_max_retries
+    if retries >= budget:
+        record_outcome(
+            r,
+            keys,
+            "listing_failed",
+            stage=STAGE,
+            outcome="failed",
+            reason=exc.reason,
+            url=url,
+            error=exc.detail[:300],
+            attempts=retries + 1,
+        )
+        return str(Reason.RETRIES_EXHAUSTED)
+    if exc.retry_after is not None:
+        countdown = exc.retry_after + random.uniform(0, 0.25 * max(exc.retry_after, 0.2))
+    else:
+        countdown = min(2**retries, 300) * random.uniform(0.8, 1.2)
+    countdown = min(countdown, MAX_COUNTDOWN_SECONDS)
+    log.info(
+        "listing_retry", reason=str(exc.reason), countdown=round(countdown, 2), attempt=retries
+    )
+    raise task.retry(exc=exc, countdown=countdown, max_retries=None)
+
+
+__all__ = ["app", "fetch_listing", "poll_due", "poll_source"]

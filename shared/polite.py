@@ -1,0 +1,122 @@
+"""Polite fetching: robots.txt (cached per host in Redis) + the shared per-host rate limit.
+
+``polite_fetch`` is what the crawler and the worker call for every request:
+
+1. the URL's host must be a public address (or allow-listed) - checked before anything;
+2. robots.txt for the host comes from Redis, or is fetched once (taking a rate-limit slot);
+   4xx means "no rules", 5xx or no answer means "wait and retry" (RFC 9309);
+3. a disallowed URL raises ``PermanentError(DISALLOWED_BY_ROBOTS)``;
+4. a slot is taken from the shared per-host limit (rate, or robots Crawl-delay if slower);
+   when none is free, ``RetryableError(RATE_LIMITED, retry_after=wait)``: the caller's task
+   retries with that countdown - delayed, never dropped, never spinning;
+5. 429/503 with Retry-After push the whole host back for every process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import httpx
+import redis
+
+from shared.errors import PermanentError, Reason, RetryableError
+from shared.fetch import FetchOptions, FetchResult, check_host, fetch
+from shared.keys import Keys
+from shared.politeness import acquire_slot, interval_for, push_back
+from shared.robots import MAX_ROBOTS_BYTES, Robots, crawl_delay, is_allowed, parse_robots
+from shared.urls import url_host, url_origin
+
+ROBOTS_UNREACHABLE_SECONDS = 120.0  # how long a 5xx/unreachable robots.txt blocks a host
+
+
+def agent_token(options: FetchOptions) -> str:
+    """The product token robots.txt groups are matched against (``newsflow``)."""
+    return options.user_agent.split("/", 1)[0].split(" ", 1)[0].lower()
+
+
+def _take_slot(r: redis.Redis, keys: Keys, host: str, interval: float) -> None:
+    wait = acquire_slot(r, keys, host, interval)
+    if wait > 0:
+        raise RetryableError(Reason.RATE_LIMITED, f"host {host} busy", retry_after=wait)
+
+
+def _pushing_back(r: redis.Redis, keys: Keys, host: str, exc: RetryableError) -> None:
+    if exc.reason is Reason.RATE_LIMITED and exc.retry_after:
+        push_back(r, keys, host, exc.retry_after)
+
+
+def get_robots(
+    client: httpx.Client,
+    r: redis.Redis,
+    keys: Keys,
+    url: str,
+    options: FetchOptions,
+    *,
+    robots_ttl: float,
+    default_rate: float,
+) -> Robots:
+    """The host's robots rules from the Redis cache, fetching robots.txt when missing."""
+    host = url_host(url)
+    key = keys.robots(host)
+    cached = r.get(key)
+    if cached is not None:
+        entry = json.loads(cached)  # type: ignore[arg-type]
+        if entry["status"] == "unreachable":
+            ttl = r.ttl(key)
+            wait = float(ttl) if isinstance(ttl, int) and ttl > 0 else ROBOTS_UNREACHABLE_SECONDS
+            raise RetryableError(
+                Reason.HTTP_5XX, f"robots.txt of {host} unreachable", retry_after=wait
+            )
+        return parse_robots(entry.get("text", ""))
+    _take_slot(r, keys, host, interval_for(default_rate))
+    robots_options = dataclasses.replace(
+        options, max_body_bytes=min(options.max_body_bytes, MAX_ROBOTS_BYTES)
+    )
+    status, text = "ok", ""
+    try:
+        result = fetch(client, url_origin(url) + "/robots.txt", robots_options,
+                       accept="text/plain,*/*;q=0.5", content_types=None)  # fmt: skip
+        text = result.content.decode(result.charset or "utf-8", errors="replace")
+    except PermanentError as exc:
+        if exc.reason in (Reason.PRIVATE_ADDRESS, Reason.BAD_SCHEME, Reason.BAD_URL):
+            raise
+        status = "allow_all"  # 4xx, oversized, odd redirects: no usable rules means allowed
+    except RetryableError as exc:
+        _pushing_back(r, keys, host, exc)
+        wait = max(exc.retry_after or 0.0, ROBOTS_UNREACHABLE_SECONDS)
+        r.set(key, json.dumps({"status": "unreachable"}), ex=int(wait))
+        raise RetryableError(
+            exc.reason, f"robots.txt of {host}: {exc.detail}", retry_after=wait
+        ) from exc
+    r.set(key, json.dumps({"status": status, "text": text}), ex=max(1, int(robots_ttl)))
+    return parse_robots(text)
+
+
+def polite_fetch(
+    client: httpx.Client,
+    r: redis.Redis,
+    keys: Keys,
+    url: str,
+    options: FetchOptions,
+    *,
+    robots_ttl: float,
+    default_rate: float,
+    **fetch_kwargs: Any,
+) -> FetchResult:
+    """``fetch`` behind robots.txt and the shared per-host rate limit (see module docstring)."""
+    check_host(url, options)
+    host = url_host(url)
+    robots = get_robots(
+        client, r, keys, url, options, robots_ttl=robots_ttl, default_rate=default_rate
+    )
+    agent = agent_token(options)
+    if not is_allowed(robots, agent, url):
+        raise PermanentError(Reason.DISALLOWED_BY_ROBOTS, url[:300])
+    _take_slot(r, keys, host, interval_for(default_rate, crawl_delay(robots, agent)))
+    try:
+        return fetch(client, url, options, **fetch_kwargs)
+    except RetryableError as exc:
+        _pushing_back(r, keys, host, exc)
+        raise

@@ -1,0 +1,227 @@
+"""Real Celery processes for integration and end-to-end tests.
+
+``settings_env`` turns a Settings object into the environment that reproduces it in a child
+process; ``celery_worker`` / ``celery_beat`` run ``python -m celery`` from the repository
+root, wait until the process is ready, and stop it afterwards (SIGTERM, then SIGKILL). The
+child's output goes to a temp file that is printed when the test body fails.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from enum import Enum
+from pathlib import Path
+from typing import IO
+
+from pydantic import SecretStr
+
+from shared.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Environment variables that rebuild ``settings`` in a child process.
+
+    Starts from ``os.environ`` (PATH, HOME, locale, ...) without any variable that names a
+    setting, then sets one variable per field that has a value. Lists become CSV.
+    """
+    names = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k.upper() not in names}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        env[name.upper()] = _to_env(value)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _to_env(value: object) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _node_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _ping(app_module: str, node: str, env: dict[str, str]) -> bool:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            app_module,
+            "inspect",
+            "ping",
+            "-d",
+            node,
+            "--timeout",
+            "1",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return result.returncode == 0 and "pong" in result.stdout
+
+
+def _log_has(log_path: Path, needle: str) -> bool:
+    try:
+        return needle in log_path.read_text(errors="replace")
+    except FileNotFoundError:
+        return False
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        # Kill the whole process group: prefork children must not outlive the test.
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=STOP_TIMEOUT)
+
+
+def _print_log(title: str, log_path: Path) -> None:
+    text = log_path.read_text(errors="replace") if log_path.exists() else "(no log)"
+    tail = text[-20_000:]
+    sys.stderr.write(f"\n----- {title} log ({log_path}) -----\n{tail}\n----- end -----\n")
+
+
+@contextmanager
+def _process(
+    title: str, args: list[str], env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[bytes], Path, IO[bytes]]]:
+    log_file = tempfile.NamedTemporaryFile(prefix=f"{title}-", suffix=".log", delete=False)  # noqa: SIM115
+    log_path = Path(log_file.name)
+    proc = subprocess.Popen(
+        args,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # own process group, so cleanup reaches prefork children
+    )
+    ok = False
+    try:
+        yield proc, log_path, log_file
+        ok = True
+    finally:
+        _stop(proc)
+        log_file.close()
+        if not ok:
+            _print_log(title, log_path)
+        else:
+            log_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def celery_worker(
+    app_module: str,
+    queues: list[str],
+    env: dict[str, str],
+    *,
+    concurrency: int = 1,
+    pool: str = "prefork",
+    extra_args: Sequence[str] = (),
+    name: str = "worker",
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a Celery worker for ``app_module`` on ``queues``; yields once it answers a ping."""
+    node = _node_name(name)
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        app_module,
+        "worker",
+        "-Q",
+        ",".join(queues),
+        "--loglevel",
+        "INFO",
+        "-n",
+        f"{node}@%h",
+        "--concurrency",
+        str(concurrency),
+        "--pool",
+        pool,
+        "--without-mingle",
+        "--without-gossip",
+        *extra_args,
+    ]
+    with _process(node, args, env) as (proc, log_path, _):
+        deadline = time.monotonic() + READY_TIMEOUT
+        hostname = os.uname().nodename
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"celery worker {node} exited with {proc.returncode}")
+            if _log_has(log_path, "ready.") or _ping(app_module, f"{node}@{hostname}", env):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"celery worker {node} not ready after {READY_TIMEOUT}s")
+            time.sleep(0.2)
+        yield proc
+
+
+@contextmanager
+def celery_beat(
+    app_module: str,
+    env: dict[str, str],
+    *,
+    extra_args: Sequence[str] = (),
+    name: str = "beat",
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run Celery beat for ``app_module`` with a throwaway schedule file."""
+    node = _node_name(name)
+    schedule = Path(tempfile.gettempdir()) / f"{node}-schedule"
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        app_module,
+        "beat",
+        "--loglevel",
+        "INFO",
+        "--schedule",
+        str(schedule),
+        *extra_args,
+    ]
+    try:
+        with _process(node, args, env) as (proc, log_path, _):
+            deadline = time.monotonic() + READY_TIMEOUT
+            while not _log_has(log_path, "beat: Starting"):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"celery beat {node} exited with {proc.returncode}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"celery beat {node} not ready after {READY_TIMEOUT}s")
+                time.sleep(0.2)
+            yield proc
+    finally:
+        for leftover in schedule.parent.glob(schedule.name + "*"):
+            leftover.unlink(missing_ok=True)
