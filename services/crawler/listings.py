@@ -56,9 +56,7 @@ def _local(tag: object) -> str:
 
 def _parse_xml(content: bytes, bad: Reason) -> Element:
     try:
-        return safe_et.fromstring(
-            content, forbid_dtd=False, forbid_entities=True, forbid_external=True
-        )
+        return safe_et.fromstring(content, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise PermanentError(Reason.XML_ATTACK, type(exc).__name__) from exc
     except (ParseError, ValueError, UnicodeError) as exc:

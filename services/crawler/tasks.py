@@ -214,9 +214,7 @@ def _record(r: Any, keys: Keys, result: ListingResult, url: str, kind: str) -> N
             children=len(result.children),
         )
         for new_url in result.new_urls:
-            record_outcome(
-                r, keys, "url_enqueued", stage="enqueue", outcome="enqueued", url=new_url
-            )
+            record_outcome(r, keys, "url_enqueued", stage="enqueue", outcome="enqueued", url=new_url)
     else:
         record_outcome(
             r,
@@ -253,9 +251,7 @@ def _retry(task: Task, exc: RetryableError, url: str) -> str:
     else:
         countdown = min(2**retries, 300) * random.uniform(0.8, 1.2)
     countdown = min(countdown, MAX_COUNTDOWN_SECONDS)
-    log.info(
-        "listing_retry", reason=str(exc.reason), countdown=round(countdown, 2), attempt=retries
-    )
+    log.info("listing_retry", reason=str(exc.reason), countdown=round(countdown, 2), attempt=retries)
     raise task.retry(exc=exc, countdown=countdown, max_retries=None)
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from shared.document import ArticleDocument, Topic, content_hash, document_id
+from shared.urls import same_site
 
 
 @dataclass(frozen=True)
@@ -20,20 +21,9 @@ class Page:
     feed_title: str | None = None
 
 
-def same_site(a: str, b: str) -> bool:
-    """Whether two URLs belong to one site (registrable-domain-ish suffix match).
-
-    A page may only name a canonical URL on its own site: otherwise a hostile page could
-    overwrite another site's article by claiming its URL.
-    """
-    ha = (urlsplit(a).hostname or "").removeprefix("www.")
-    hb = (urlsplit(b).hostname or "").removeprefix("www.")
-    if not ha or not hb:
-        return False
-    return ha == hb or ha.endswith("." + hb) or hb.endswith("." + ha)
-
-
 def choose_canonical(page_url: str, declared: str | None) -> str:
+    """A page may only name a canonical URL on its own site: otherwise a hostile page could
+    overwrite another site's article by claiming its address."""
     return declared if declared and same_site(page_url, declared) else page_url
 
 
