@@ -2,6 +2,8 @@
 
 Signals, all cheap and computed on the parsed page plus the extracted text:
 
+- *headline links*: links of four words or more outweigh the extracted text,
+  and no extracted paragraph is longer than a teaser.
 - *link lines*: the share of extracted characters on lines whose whole text is
   the text of some link on the page. An article body is prose; a front or
   section page extracts as a column of headlines, each one a link.
@@ -37,6 +39,13 @@ _MIN_LINK_LINES = 6
 # Page link density above which a short text is a link list, not a stub article.
 _MAX_PAGE_LINK_DENSITY = 0.6
 _SHORT_TEXT_WORDS = 150
+# Links of this many words read as headlines (navigation links are shorter).
+_HEADLINE_MIN_WORDS = 4
+# A page whose headline links outweigh its text, and whose text has no
+# paragraph as long as this, is a list of teasers. Development-set articles
+# whose headline links outweigh their text all have a paragraph of 24+ words.
+_MIN_HEADLINE_LINKS = 10
+_MAX_TEASER_WORDS = 20
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,9 @@ class PageSignals:
     page_link_density: float
     has_password_field: bool
     text_words: int
+    headline_link_words: int
+    headline_links: int
+    longest_line_words: int
 
 
 def _norm(text: str) -> str:
@@ -57,9 +69,15 @@ def page_signals(tree: HtmlElement, text: str) -> PageSignals:
     root = body if body is not None else tree
     anchors: set[str] = set()
     link_chars = 0
+    headline_words = 0
+    headline_links = 0
     for a in root.iter("a"):
         anchor = _norm(a.text_content())
         if anchor:
+            words = len(anchor.split())
+            if words >= _HEADLINE_MIN_WORDS and anchor not in anchors:
+                headline_words += words
+                headline_links += 1
             anchors.add(anchor)
             link_chars += len(anchor)
     visible = 0
@@ -78,6 +96,9 @@ def page_signals(tree: HtmlElement, text: str) -> PageSignals:
         page_link_density=min(1.0, link_chars / visible) if visible else 0.0,
         has_password_field=bool(root.xpath('.//input[@type="password"]')),
         text_words=len(text.split()),
+        headline_link_words=headline_words,
+        headline_links=headline_links,
+        longest_line_words=max((len(line.split()) for line in lines), default=0),
     )
 
 
@@ -86,6 +107,15 @@ def not_article_reason(tree: HtmlElement, text: str, page_type: str | None) -> s
     s = page_signals(tree, text)
     if s.link_lines >= _MIN_LINK_LINES and s.link_line_share > _MAX_LINK_LINE_SHARE:
         return f"headline list: {s.link_line_share:.0%} of text is link lines"
+    if (
+        s.headline_links >= _MIN_HEADLINE_LINKS
+        and s.headline_link_words > s.text_words
+        and s.longest_line_words < _MAX_TEASER_WORDS
+    ):
+        return (
+            f"headline list: {s.headline_links} headline links, longest paragraph "
+            f"{s.longest_line_words} words"
+        )
     short = s.text_words < _SHORT_TEXT_WORDS
     if short and s.has_password_field:
         return "login wall"
