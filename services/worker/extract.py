@@ -1,0 +1,240 @@
+"""Main text and metadata of an article page: trafilatura with a measured fallback chain.
+
+Paths, tried in order until one yields ``min_text_chars`` of text:
+
+1. ``trafilatura``: ``bare_extraction`` without comments, with metadata
+   (trafilatura's balanced mode already retries with recall settings
+   internally when the first result covers too little of the page);
+2. ``trafilatura_recall``: ``favor_recall=True``;
+3. ``trafilatura_baseline``: ``trafilatura.baseline()`` (JSON-LD ``articleBody``
+   or all ``<p>`` texts), which rescues pages whose markup is too broken for
+   the main algorithm.
+
+Pages that are not articles (headline link lists, login or cookie walls) are
+refused with ``NOT_ARTICLE``; see :mod:`services.worker.pagekind`. Figures
+that justify these choices are in ``docs/extraction.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import trafilatura
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
+
+from services.worker.metadata import PageMetadata, read_metadata
+from services.worker.pagekind import not_article_reason
+from shared.errors import PermanentError, Reason
+
+__all__ = ["ExtractOptions", "Extraction", "extract_article"]
+
+EXTRACTOR = "trafilatura"
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    min_text_chars: int = 200
+    # Larger pages are refused (OVERSIZED) rather than parsed: trafilatura's
+    # run time grows with the DOM, and a real article page is far smaller.
+    max_html_chars: int = 5_000_000
+    # trafilatura's time grows with the element count: ~10 s for 100,000 trivial
+    # elements on our machines, against a 60 s task limit. Development-set pages
+    # have at most 2,214 elements (median 471); big modern pages stay well under.
+    max_dom_nodes: int = 40_000
+    # Extraction settings that are not in the interface but are worth a knob.
+    favor_precision: bool = False
+    include_tables: bool = True
+
+
+@dataclass(frozen=True)
+class Extraction:
+    title: str | None
+    text: str
+    authors: list[str]
+    published_at: datetime | None
+    modified_at: datetime | None
+    site_name: str | None
+    language: str | None
+    description: str | None
+    canonical_url: str | None
+    image_url: str | None
+    page_tags: list[str]
+    extractor: str
+    extractor_version: str
+    extraction_path: str
+    missing: list[str]
+
+
+_SPACE = re.compile(r"\s+")
+# Fields reported in ``missing`` when nothing was found for them.
+_METADATA_FIELDS = (
+    "title",
+    "authors",
+    "published_at",
+    "modified_at",
+    "site_name",
+    "language",
+    "description",
+    "canonical_url",
+    "image_url",
+    "page_tags",
+)
+
+
+def normalise_text(text: str | None) -> str:
+    """One paragraph per line, whitespace collapsed inside lines, no empty lines."""
+    if not text:
+        return ""
+    lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _trafilatura(tree: HtmlElement, url: str, options: ExtractOptions, **kwargs: Any) -> Any:
+    try:
+        return trafilatura.bare_extraction(
+            tree,
+            url=url or None,
+            include_comments=False,
+            include_tables=options.include_tables,
+            **kwargs,
+        )
+    except Exception:
+        return None
+
+
+def _baseline(tree: HtmlElement) -> str:
+    try:
+        _, text, _ = trafilatura.baseline(tree)
+    except Exception:
+        return ""
+    return str(text or "")
+
+
+def _run_chain(tree: HtmlElement, url: str, options: ExtractOptions) -> tuple[str, str, Any]:
+    """Return (text, path, trafilatura document or None) of the first path that is long enough."""
+    best_text, best_path = "", "trafilatura"
+    document = _trafilatura(
+        tree,
+        url,
+        options,
+        favor_precision=options.favor_precision,
+        with_metadata=True,
+        # Metadata only: no URL (dates in URLs are a separate, weaker source) and
+        # no search of the page text.
+        date_extraction_params={
+            "original_date": True,
+            "extensive_search": False,
+            "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+        },
+    )
+    text = normalise_text(getattr(document, "text", None))
+    if len(text) >= options.min_text_chars:
+        return text, "trafilatura", document
+    best_text = text
+
+    recall = _trafilatura(tree, url, options, favor_recall=True)
+    text = normalise_text(getattr(recall, "text", None))
+    if len(text) >= options.min_text_chars:
+        return text, "trafilatura_recall", document
+    if len(text) > len(best_text):
+        best_text, best_path = text, "trafilatura_recall"
+
+    text = normalise_text(_baseline(tree))
+    if len(text) >= options.min_text_chars:
+        return text, "trafilatura_baseline", document
+    return best_text, best_path, document
+
+
+def _authors(value: str | None) -> list[str]:
+    if not value:
+        return []
+    # trafilatura joins several authors with "; "
+    return [a.strip() for a in value.split(";") if a.strip()]
+
+
+def _first(*values: str | None) -> str | None:
+    for value in values:
+        if value and value.strip():
+            return _SPACE.sub(" ", value).strip()
+    return None
+
+
+def _build(text: str, path: str, document: Any, meta: PageMetadata) -> Extraction:
+    get = lambda name: getattr(document, name, None)  # noqa: E731
+    tags = list(dict.fromkeys([*(get("categories") or []), *(get("tags") or []), *meta.tags]))
+    result = Extraction(
+        title=_first(meta.title, get("title")),
+        text=text,
+        authors=_authors(get("author")) or meta.authors,
+        published_at=meta.published_at or meta.trafilatura_date(get("date")),
+        modified_at=meta.modified_at,
+        site_name=_first(meta.site_name, get("sitename")),
+        language=meta.language,
+        description=_first(get("description"), meta.description),
+        canonical_url=meta.canonical_url,
+        image_url=meta.image_url or _first(get("image")),
+        page_tags=[t for t in (_first(t) for t in tags) if t],
+        extractor=EXTRACTOR,
+        extractor_version=trafilatura.__version__,
+        extraction_path=path,
+        missing=[],
+    )
+    missing = [name for name in _METADATA_FIELDS if not getattr(result, name)]
+    object.__setattr__(result, "missing", missing)
+    return result
+
+
+_TITLE_OPEN = re.compile(r"<title\b[^>]*>", re.I)
+_TITLE_CLOSE = re.compile(r"</title\s*>", re.I)
+_BROKEN_DOCTYPE = re.compile(r"^\s*<!doctype[^>]*?(?=<)", re.I)
+
+
+def repair_html(html: str) -> str:
+    """Fix the two breakages that make lxml swallow the whole page into ``<head>``.
+
+    An unclosed ``<title>`` (truncated or spliced markup) turns every later tag
+    into title text, and a doctype cut before its ``>`` eats the next tag. The
+    title is closed at the next ``<``; the broken doctype is dropped.
+    """
+    repaired = _BROKEN_DOCTYPE.sub("", html, count=1)
+    opening = _TITLE_OPEN.search(repaired)
+    if opening and not _TITLE_CLOSE.search(repaired, opening.end()):
+        cut = repaired.find("<", opening.end())
+        if cut != -1:
+            repaired = repaired[:cut] + "</title>" + repaired[cut:]
+    return repaired
+
+
+def extract_article(html: str, url: str, options: ExtractOptions) -> Extraction:
+    """Extract main text and metadata, or raise ``PermanentError`` with the reason."""
+    if len(html) > options.max_html_chars:
+        raise PermanentError(
+            Reason.OVERSIZED, f"html of {len(html)} chars > {options.max_html_chars}"
+        )
+    if not html.strip():
+        raise PermanentError(Reason.NO_TEXT, "empty page")
+    try:
+        tree = load_html(repair_html(html))
+    except Exception as exc:
+        raise PermanentError(Reason.NO_TEXT, f"unparsable html: {type(exc).__name__}") from exc
+    if tree is None:
+        raise PermanentError(Reason.NO_TEXT, "unparsable html")
+
+    nodes = sum(1 for _ in tree.iter())
+    if nodes > options.max_dom_nodes:
+        raise PermanentError(Reason.OVERSIZED, f"{nodes} elements > {options.max_dom_nodes}")
+
+    meta = read_metadata(tree, url)
+    text, path, document = _run_chain(tree, url, options)
+    reason = not_article_reason(tree, text, meta.page_type)
+    if reason:
+        raise PermanentError(Reason.NOT_ARTICLE, reason)
+    if len(text) < options.min_text_chars:
+        raise PermanentError(
+            Reason.NO_TEXT, f"{len(text)} chars of text < {options.min_text_chars}"
+        )
+    return _build(text, path, document, meta)
