@@ -15,7 +15,6 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
-
 class LogFormat(StrEnum):
     JSON = "json"
     CONSOLE = "console"
@@ -25,31 +24,45 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
     # --- stores -------------------------------------------------------------
-    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Broker, seen-set, rate limits, DLQ.")
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Broker, seen-set, rate limits, DLQ."
+    )
     elasticsearch_url: str = Field("http://127.0.0.1:9200", description="Elasticsearch endpoint.")
     elasticsearch_username: str | None = Field(None, description="Basic-auth user, if any.")
     elasticsearch_password: SecretStr | None = Field(None, description="Basic-auth password.")
-    elasticsearch_api_key: SecretStr | None = Field(None, description="API key (instead of basic auth).")
+    elasticsearch_api_key: SecretStr | None = Field(
+        None, description="API key (instead of basic auth)."
+    )
     elasticsearch_ca_certs: Path | None = Field(None, description="CA bundle for https clusters.")
     elasticsearch_timeout: float = Field(30.0, description="Seconds per Elasticsearch request.")
 
     # --- naming: tests set their own prefixes so they never share data ------
-    index_prefix: str = Field("headlines", description="Alias name; monthly indices are <prefix>-YYYY.MM.")
+    index_prefix: str = Field(
+        "headlines", description="Alias name; monthly indices are <prefix>-YYYY.MM."
+    )
     redis_prefix: str = Field("newsflow", description="Namespace of every Redis key we write.")
 
     # --- crawler ------------------------------------------------------------
     sources_file: Path = Field(Path("deploy/sources.yaml"), description="YAML list of sources.")
-    poll_tick_seconds: float = Field(15.0, description="How often beat checks which sources are due.")
+    poll_tick_seconds: float = Field(
+        15.0, description="How often beat checks which sources are due."
+    )
     poll_min_seconds: float = Field(60.0, description="Fastest adaptive re-poll of one source.")
     poll_max_seconds: float = Field(3600.0, description="Slowest adaptive re-poll of one source.")
     seen_ttl_days: float = Field(30.0, description="How long a URL stays in the seen-set.")
-    extract_queue_max: int = Field(10_000, description="Backpressure: stop enqueueing above this depth.")
+    extract_queue_max: int = Field(
+        10_000, description="Backpressure: stop enqueueing above this depth."
+    )
     host_rate_per_second: float = Field(1.0, description="Default politeness: requests/s per host.")
-    robots_ttl_seconds: float = Field(3600.0, description="How long a fetched robots.txt is trusted.")
+    robots_ttl_seconds: float = Field(
+        3600.0, description="How long a fetched robots.txt is trusted."
+    )
 
     # --- fetching (crawler and worker) --------------------------------------
     user_agent: str = Field("newsflow/0.1", description="Product token sent with every request.")
-    contact_url: str = Field("https://github.com/newsflow/newsflow", description="Appended to the UA.")
+    contact_url: str = Field(
+        "https://github.com/newsflow/newsflow", description="Appended to the UA."
+    )
     fetch_connect_timeout: float = Field(5.0, description="Seconds to connect.")
     fetch_read_timeout: float = Field(10.0, description="Seconds between bytes.")
     fetch_total_timeout: float = Field(30.0, description="Seconds for one whole fetch.")
@@ -67,7 +80,9 @@ class Settings(BaseSettings):
     bulk_max_docs: int = Field(500, description="Flush a bulk batch at this many documents.")
     bulk_max_bytes: int = Field(5_000_000, description="Split bulk requests above this size.")
     bulk_flush_seconds: float = Field(1.0, description="Flush a partial batch after this long.")
-    index_retry_max: int = Field(20, description="Requeues of a document while Elasticsearch is down.")
+    index_retry_max: int = Field(
+        20, description="Requeues of a document while Elasticsearch is down."
+    )
 
     # --- celery -------------------------------------------------------------
     task_soft_time_limit: int = Field(60, description="Seconds before a task is asked to stop.")
