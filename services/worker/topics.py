@@ -54,6 +54,8 @@ TITLE_WEIGHT = 3.0
 MIN_RAW = 3.0
 # A second or third topic must reach this share of the best topic's raw score.
 RELATIVE = 0.45
+# A lower-level topic must reach this share of its top-level parent's raw score.
+CHILD_RELATIVE = 0.25
 # Raw score that maps to a displayed score of 0.5.
 SCORE_HALF = 10.0
 # At most this many evidence terms per topic.
@@ -284,13 +286,18 @@ def tag_topics(title: str, text: str, language: str | None, max_topics: int = 3)
     chosen: list[str] = []
     for code, value in ranked:
         info = lex.topics[code]
-        if value < floor:
-            break
         if info.parents:
+            # A lower-level topic only follows its chosen top-level parent, and needs enough
+            # evidence of its own compared with that parent.
             top_level = info.parents[-1]
-            # A lower-level topic only joins its top-level parent, and needs evidence of its own.
-            if top_level not in chosen or own.get(code, 0.0) < MIN_RAW:
+            if (
+                top_level not in chosen
+                or own.get(code, 0.0) < MIN_RAW
+                or value < CHILD_RELATIVE * total[top_level]
+            ):
                 continue
+        elif value < floor:
+            continue
         chosen.append(code)
         if len(chosen) == max_topics:
             break
