@@ -62,6 +62,7 @@ _J_ENDINGS = frozenset({"й", "я", "ю", "е", "ем"})
 _PLURAL_ENDINGS = frozenset({"ы", "и", "ов", "ев", "ам", "ами", "ах"})
 _PLURAL_E_ENDINGS = frozenset({"е", "", "ам", "ами", "ах"})
 _CONSONANT_ENDINGS = frozenset({"", "а", "у", "е", "ом", "ы", "ов", "ам", "ах", "ами"})
+_NEUTER_ENDINGS = frozenset({"о", "а", "у", "ом", "е"})
 _EXACT = frozenset({""})
 
 
@@ -124,6 +125,8 @@ def _ru_word(word: str) -> _RuWord:
             return _RuWord(w[: -len(ending)], endings, mode)
     if w.endswith("й"):
         return _RuWord(w[:-1], _J_ENDINGS, mode)
+    if w.endswith("ство"):  # Королевство: a Russian neuter noun declines
+        return _RuWord(w[:-1], _NEUTER_ENDINGS, mode)
     if w[-1:] in "оуиеэю":  # indeclinable: Того, Перу, Тбилиси, Баку
         return _RuWord(w, _EXACT, mode)
     return _RuWord(w, _CONSONANT_ENDINGS, mode)

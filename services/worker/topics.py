@@ -53,7 +53,7 @@ TITLE_WEIGHT = 3.0
 # the dev sets (docs/tagging.md): at 3.0 almost every real article gets a topic.
 MIN_RAW = 3.0
 # A second or third topic must reach this share of the best topic's raw score.
-RELATIVE = 0.45
+RELATIVE = 0.4
 # A lower-level topic must reach this share of its top-level parent's raw score.
 CHILD_RELATIVE = 0.25
 # Raw score that maps to a displayed score of 0.5.
