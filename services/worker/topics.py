@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 TAGGER_NAME = "newsflow-lexicon"
-TAGGER_VERSION = "1.0.0"  # bump whenever topic_lexicon.yaml or the scoring changes
+TAGGER_VERSION = "1.1.0"  # bump whenever topic_lexicon.yaml or the scoring changes
 
 SUPPORTED_LANGUAGES = ("en", "ru")
 
@@ -83,6 +83,7 @@ _EN_STOPWORDS = frozenset(
     "will its an this which were been their they he she his her but not who would after "
     "also more than about there when we or".split()
 )
+_STOPWORDS = {"en": _EN_STOPWORDS, "ru": _RU_STOPWORDS}
 
 # Capitalised "Labour" in English is the UK party unless a labour-market word follows it.
 _LABOUR_PARTY_STEM = "\x00labour-party"
@@ -201,6 +202,9 @@ def _lexicon() -> _Lexicon:
             for weight, words in (entry.get(lang) or {}).items():
                 for term in words:
                     key = tuple(_tokens(lang, str(term).lower()))
+                    if len(key) == 1 and (len(key[0]) < 2 or key[0] in _STOPWORDS[lang]):
+                        # "заем" stems to the preposition "за": it would fire everywhere.
+                        raise ValueError(f"topic_lexicon.yaml: {term!r} stems to a stopword")
                     if not key:
                         continue
                     max_phrase = max(max_phrase, len(key))
