@@ -111,38 +111,53 @@ class _Lexicon:
 
 def detect_language(text: str) -> str | None:
     """Cheap guess: "en", "ru", or None for anything else (including Kyrgyz and Kazakh)."""
+    guess = _guess_language(text)
+    return guess if guess in SUPPORTED_LANGUAGES else None
+
+
+def _guess_language(text: str) -> str:
+    """ "en", "ru", "other" (a language we do not tag) or "unknown" (too little text)."""
     cyrillic = latin = turkic = 0
     for ch in text[:5000]:
-        if "а" <= ch.lower() <= "я" or ch in "ёЁ":
+        low = ch.lower()
+        if "\u0430" <= low <= "\u044f" or low == "\u0451":  # Russian a..ya, yo
             cyrillic += 1
-        elif ch.lower() in _TURKIC_CYRILLIC:
+        elif low in _TURKIC_CYRILLIC:
             cyrillic += 1
             turkic += 1
-        elif "a" <= ch.lower() <= "z":
+        elif "a" <= low <= "z":
             latin += 1
     if cyrillic + latin < 3:
-        return None
+        return "unknown"
     words = [w.lower() for w in _WORD_RE.findall(text[:5000])]
     if cyrillic > latin:
         if turkic / cyrillic > 0.004:
-            return None
+            return "other"
         stop = sum(w in _RU_STOPWORDS for w in words)
-        return "ru" if len(words) < 12 or stop / len(words) >= 0.05 else None
+        if len(words) < 12:
+            return "ru" if stop else "unknown"
+        return "ru" if stop / len(words) >= 0.05 else "other"
     stop = sum(w in _EN_STOPWORDS for w in words)
-    return "en" if len(words) < 12 or stop / len(words) >= 0.08 else None
+    if len(words) < 12:
+        return "en" if stop else "unknown"
+    return "en" if stop / len(words) >= 0.08 else "other"
 
 
 def _normalise_language(language: str | None, title: str, text: str) -> str | None:
-    detected = detect_language(f"{title}\n{text}")
+    guess = _guess_language(f"{title}\n{text}")
     if language is None:
-        return detected
+        # A short text without stopwords ("Putin meets Assad") goes by its script.
+        if guess == "unknown":
+            script = "ru" if _script_matches("ru", f"{title} {text}") else "en"
+            return script if _script_matches(script, f"{title} {text}") else None
+        return guess if guess in SUPPORTED_LANGUAGES else None
     primary = language.strip().lower().replace("_", "-").split("-")[0]
     if primary not in SUPPORTED_LANGUAGES:
         return None
     # A declared language the text plainly contradicts (Kyrgyz labelled "ru") is not trusted.
-    return (
-        primary if detected in (primary, None) and _script_matches(primary, text or title) else None
-    )
+    if guess not in (primary, "unknown") or not _script_matches(primary, f"{title} {text}"):
+        return None
+    return primary
 
 
 def _script_matches(language: str, text: str) -> bool:
