@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 TAGGER_NAME = "newsflow-lexicon"
-TAGGER_VERSION = "1.1.0"  # bump whenever topic_lexicon.yaml or the scoring changes
+TAGGER_VERSION = "1.2.0"  # bump whenever topic_lexicon.yaml or the scoring changes
 
 SUPPORTED_LANGUAGES = ("en", "ru")
 
@@ -89,7 +89,8 @@ _STOPWORDS = {"en": _EN_STOPWORDS, "ru": _RU_STOPWORDS}
 _LABOUR_PARTY_STEM = "\x00labour-party"
 _LABOUR_TOPIC_NEXT = frozenset(
     "market markets force law laws code costs cost shortage shortages migration migrants "
-    "ministry union unions day rights dispute disputes relations inspectorate".split()
+    "ministry minister ministers department office organisation organization inspection "
+    "union unions day rights dispute disputes relations inspectorate exchange camp camps".split()
 )
 _POLITICS = "medtop:11000000"
 
@@ -185,7 +186,9 @@ def _tokens(language: str, text: str) -> list[str]:
         word = m.group()
         if language == "en" and word == "Labour":
             nxt = matches[i + 1].group().lower() if i + 1 < len(matches) else ""
-            if nxt not in _LABOUR_TOPIC_NEXT:
+            prev = matches[i - 1].group().lower() if i > 0 else ""
+            # "Ministry of Labour", "International Labour Organization" are the topic.
+            if nxt not in _LABOUR_TOPIC_NEXT and prev not in ("of", "international"):
                 stems.append(_LABOUR_PARTY_STEM)
                 continue
         stems.append(_stem(language, word))

@@ -298,3 +298,25 @@ def test_detect_language(text: str, expected: str | None) -> None:
 def test_tagger_identity() -> None:
     assert TAGGER_NAME == "newsflow-lexicon"
     assert TAGGER_VERSION.count(".") == 2
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Labour Minister promises higher minimum wage",
+        "Ministry of Labour reports fall in unemployment",
+        "International Labour Organization warns on child workers",
+    ],
+)
+def test_labour_ministry_is_labour_not_the_party(title: str) -> None:
+    text = "Employers and trade unions agreed on wages; unemployment fell and jobs were added."
+    assert tag_topics(title, text, "en")[0].code == LABOUR
+
+
+def test_stem_collisions_do_not_fire() -> None:
+    # "important" stems like "imports", "authorities" like "author", "auditions" like "audit".
+    text = (
+        "It is important, the authorities said. Auditions were held; the present plan "
+        "will be signed and supporters will defend it."
+    )
+    assert tag_topics("", text, "en") == []
