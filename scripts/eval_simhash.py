@@ -111,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Every pair of different pages. Syndicated copies of one story (the same wire
     # text on several sites) are real near-duplicates and show up as the low tail.
-    different = [
-        hamming(hashes[i], hashes[j]) for i, j in itertools.combinations(range(len(rows)), 2)
-    ]
+    different = [hamming(hashes[i], hashes[j]) for i, j in itertools.combinations(range(len(rows)), 2)]
     by_host: dict[str, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
         by_host[urlsplit(row["url"]).netloc].append(i)

@@ -113,18 +113,14 @@ def _decode_strict(body: bytes, encoding: str) -> str | None:
 
 
 def _detect(body: bytes) -> str | None:
-    sample = (
-        body if len(body) <= 2 * _DETECT_WINDOW else body[:_DETECT_WINDOW] + body[-_DETECT_WINDOW:]
-    )
+    sample = body if len(body) <= 2 * _DETECT_WINDOW else body[:_DETECT_WINDOW] + body[-_DETECT_WINDOW:]
     best = from_bytes(sample).best()
     return _normalise_name(best.encoding) if best is not None else None
 
 
 def _mess(text: str) -> float:
     """charset_normalizer's garbling score of a decoded sample: 0 clean, 1 mojibake."""
-    sample = (
-        text if len(text) <= 2 * _DETECT_WINDOW else text[:_DETECT_WINDOW] + text[-_DETECT_WINDOW:]
-    )
+    sample = text if len(text) <= 2 * _DETECT_WINDOW else text[:_DETECT_WINDOW] + text[-_DETECT_WINDOW:]
     return float(mess_ratio(sample, maximum_threshold=1.0))
 
 
@@ -179,9 +175,7 @@ def decode_html(body: bytes, declared_encoding: str | None) -> str:
     # clearly less garbled text (e.g. cp1251 bytes declared as latin-1).
     for encoding in declared:
         text = _decode_strict(body, encoding)
-        if text is not None and (
-            encoding == detected or _mess(text) <= detected_mess + _MESS_MARGIN
-        ):
+        if text is not None and (encoding == detected or _mess(text) <= detected_mess + _MESS_MARGIN):
             return _finish(text)
     if detected_text is not None:
         return _finish(detected_text)

@@ -212,9 +212,7 @@ def repair_html(html: str) -> str:
 def extract_article(html: str, url: str, options: ExtractOptions) -> Extraction:
     """Extract main text and metadata, or raise ``PermanentError`` with the reason."""
     if len(html) > options.max_html_chars:
-        raise PermanentError(
-            Reason.OVERSIZED, f"html of {len(html)} chars > {options.max_html_chars}"
-        )
+        raise PermanentError(Reason.OVERSIZED, f"html of {len(html)} chars > {options.max_html_chars}")
     if not html.strip():
         raise PermanentError(Reason.NO_TEXT, "empty page")
     try:
@@ -234,7 +232,5 @@ def extract_article(html: str, url: str, options: ExtractOptions) -> Extraction:
     if reason:
         raise PermanentError(Reason.NOT_ARTICLE, reason)
     if len(text) < options.min_text_chars:
-        raise PermanentError(
-            Reason.NO_TEXT, f"{len(text)} chars of text < {options.min_text_chars}"
-        )
+        raise PermanentError(Reason.NO_TEXT, f"{len(text)} chars of text < {options.min_text_chars}")
     return _build(text, path, document, meta)

@@ -61,9 +61,7 @@ def simhash64(text: str) -> int:
     if len(tokens) < SHINGLE_WORDS:
         features = [" ".join(tokens)]
     else:
-        features = [
-            " ".join(tokens[i : i + SHINGLE_WORDS]) for i in range(len(tokens) - SHINGLE_WORDS + 1)
-        ]
+        features = [" ".join(tokens[i : i + SHINGLE_WORDS]) for i in range(len(tokens) - SHINGLE_WORDS + 1)]
     weights = [0] * _BITS
     for feature in features:
         value = _feature_hash(feature)

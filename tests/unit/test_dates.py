@@ -39,9 +39,7 @@ def test_choose_published_at(page, feed, url_date, expected):
 
 def test_results_are_utc_and_offsets_are_converted():
     moscow = timezone(timedelta(hours=3))
-    when, source = choose_published_at(
-        datetime(2024, 5, 17, 14, 0, tzinfo=moscow), None, None, FETCHED
-    )
+    when, source = choose_published_at(datetime(2024, 5, 17, 14, 0, tzinfo=moscow), None, None, FETCHED)
     assert (when, source) == (datetime(2024, 5, 17, 11, 0, tzinfo=UTC), "page")
     assert when.tzinfo is UTC
 
@@ -57,9 +55,7 @@ def test_future_check_respects_time_zones():
 
 
 def test_naive_inputs_are_taken_as_utc():
-    when, source = choose_published_at(
-        datetime(2024, 5, 17, 9, 30), None, None, datetime(2024, 5, 17, 12)
-    )
+    when, source = choose_published_at(datetime(2024, 5, 17, 9, 30), None, None, datetime(2024, 5, 17, 12))
     assert (when, source) == (PAGE, "page")
     assert to_utc(datetime(2024, 1, 1)).tzinfo is UTC
 

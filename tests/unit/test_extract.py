@@ -253,9 +253,7 @@ def test_too_many_elements_is_refused_quickly():
 
 
 def test_unclosed_title_is_repaired():
-    body = "".join(
-        f"<p>Paragraph {i} of a page whose head was cut short in transit.</p>" for i in range(8)
-    )
+    body = "".join(f"<p>Paragraph {i} of a page whose head was cut short in transit.</p>" for i in range(8))
     html = f"<html><head><title>Cut short<script>x()</script></head><body>{body}</body></html>"
     assert "</title>" in repair_html(html)
     result = extract_article(html, EN_URL, OPTIONS)
