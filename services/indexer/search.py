@@ -13,6 +13,8 @@ from elasticsearch import Elasticsearch
 # that is not mapped matches nothing, so listing them is harmless on the minimal node.
 TEXT_FIELDS = ["title^3", "title.en^3", "title.ru^3", "description^2", "text", "text.en", "text.ru"]
 
+MIN_SHOULD_MATCH = "3<75%"
+
 _SINCE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -41,6 +43,7 @@ def parse_since(value: str, now: datetime) -> datetime:
 def build_query(req: SearchRequest, now: datetime) -> dict[str, Any]:
     """The search body. Quoted phrases in ``text`` match as phrases (simple_query_string)."""
     must: list[dict[str, Any]] = []
+    should: list[dict[str, Any]] = []
     if req.text.strip():
         must.append(
             {
@@ -48,7 +51,24 @@ def build_query(req: SearchRequest, now: datetime) -> dict[str, Any]:
                     "query": req.text,
                     "fields": TEXT_FIELDS,
                     "default_operator": "or",
+                    # Short queries (up to three terms) need every term, longer ones three in
+                    # four: a short article that shares two common words ("oil", "fields")
+                    # must not outrank the one that names the person the reader asked for.
+                    "minimum_should_match": MIN_SHOULD_MATCH,
                     "flags": "PHRASE|PREFIX|WHITESPACE|AND|OR|NOT|PRECEDENCE",
+                }
+            }
+        )
+        # Words that stand together in the query score higher where they stand together
+        # in the article (within two positions).
+        should.append(
+            {
+                "multi_match": {
+                    "query": req.text.replace('"', " "),
+                    "type": "phrase",
+                    "fields": ["title^2", "text"],
+                    "slop": 2,
+                    "boost": 2,
                 }
             }
         )
@@ -67,7 +87,9 @@ def build_query(req: SearchRequest, now: datetime) -> dict[str, Any]:
         if req.until:
             bounds["lte"] = parse_since(req.until, now).isoformat()
         filters.append({"range": {"published_at": bounds}})
-    query: dict[str, Any] = {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
+    query: dict[str, Any] = {
+        "bool": {"must": must or [{"match_all": {}}], "should": should, "filter": filters}
+    }
     body: dict[str, Any] = {
         "query": query,
         "size": req.size,
