@@ -111,8 +111,10 @@ def test_elastic_images_follow_versions_env_and_fail_fast_without_it() -> None:
         "docker.elastic.co/elasticsearch/elasticsearch:${ELASTICSEARCH_VERSION:?"
     )
     assert SERVICES["kibana"]["image"].startswith("docker.elastic.co/kibana/kibana:${ELASTICSEARCH_VERSION:?")
-    text = (ROOT / "docker-compose.yml").read_text("utf-8")
-    assert "9.2" not in text, "the version lives in deploy/local/versions.env only"
+    version = env_file(VERSIONS_ENV)["ELASTICSEARCH_VERSION"]
+    for name in ("docker-compose.yml", "compose.override.yml"):
+        text = (ROOT / name).read_text("utf-8")
+        assert version not in text, f"{name}: the version lives in deploy/local/versions.env only"
 
 
 def test_makefile_passes_versions_env_to_every_compose_call() -> None:
