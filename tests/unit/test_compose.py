@@ -8,9 +8,12 @@ deploy/local/Procfile runs for the same role.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -293,3 +296,51 @@ def test_dockerfile_copies_the_repo_layout_the_code_reads() -> None:
         assert path not in ignored, f".dockerignore drops {path}, which the image needs"
     for path in copied - {"README.md*"}:
         assert (ROOT / path).exists(), f"COPY {path}: no such file"
+
+
+# --- the real compose, where one is installed -------------------------------------------
+
+
+def _compose_command() -> list[str] | None:
+    """`docker compose` (plugin) or a Compose v2 `docker-compose` binary; None without either."""
+    candidates = [["docker", "compose"], ["docker-compose"]]
+    for command in candidates:
+        if shutil.which(command[0]) is None:
+            continue
+        probe = subprocess.run([*command, "version"], capture_output=True, text=True, check=False)
+        if probe.returncode == 0 and "v2." in probe.stdout:
+            return command
+    return None
+
+
+def _render(*args: str) -> subprocess.CompletedProcess[str]:
+    command = _compose_command()
+    if command is None:
+        pytest.skip("no Docker Compose v2 on this machine")
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    return subprocess.run(
+        [*command, *args, "config", "--format", "json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("files", [[], ["-f", "docker-compose.yml"]], ids=["with-override", "production"])
+def test_real_compose_renders_the_stack(files: list[str]) -> None:
+    result = _render("--env-file", "deploy/local/versions.env", *files)
+    assert result.returncode == 0 and result.stdout.strip(), result.stderr
+    rendered = json.loads(result.stdout)
+    version = env_file(VERSIONS_ENV)["ELASTICSEARCH_VERSION"]
+    assert rendered["services"]["kibana"]["image"].endswith(f":{version}")
+    assert set(APP_SERVICES) <= rendered["services"].keys()
+
+
+def test_real_compose_refuses_to_run_without_the_version() -> None:
+    result = _render("-f", "docker-compose.yml")
+    # Some Compose wrappers exit 0 on errors: the missing output and the message are what count.
+    assert not result.stdout.strip()
+    assert "ELASTICSEARCH_VERSION" in result.stderr
