@@ -19,18 +19,18 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP) ## install the package and dev tools into .venv (pinned by constraints.txt)
 
 up: install ## run the whole stack (Docker Compose if a Docker engine answers, else local processes)
-	@if docker info >/dev/null 2>&1; then docker compose up -d --build; \
+	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env up -d --build; \
 	else PYTHON=$(PY) deploy/local/stack.sh up; fi
 
 down: ## stop exactly what `make up` started
-	@if docker info >/dev/null 2>&1; then docker compose down; \
+	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env down; \
 	else deploy/local/stack.sh down; fi
 
 status: install ## queue depths, indexed documents, outcome counters
 	@deploy/local/stack.sh env-run $(PY) -m shared.ops status
 
 logs: ## follow the services' logs
-	@if docker info >/dev/null 2>&1; then docker compose logs -f --tail 100; \
+	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env logs -f --tail 100; \
 	else tail -n 100 -F run/stack/services.log; fi
 
 search: install ## search the index: make search Q="putin syria" [ARGS="--topic energy --since 7d"]
