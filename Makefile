@@ -62,8 +62,8 @@ fmt: install ## format and autofix
 
 bench: install ## benchmarks (print figures; they assert nothing)
 	@deploy/local/test-servers.sh start
-	@source run/test/servers.env && $(PY) scripts/bench_indexer.py; rc=$$?; \
-	  if [ -f scripts/bench_crawler.py ]; then source run/test/servers.env && $(PY) scripts/bench_crawler.py || rc=1; fi; \
+	@source run/test/servers.env && PYTHONPATH=. $(PY) scripts/bench_indexer.py; rc=$$?; \
+	  if [ -f scripts/bench_crawler.py ]; then source run/test/servers.env && PYTHONPATH=. $(PY) scripts/bench_crawler.py || rc=1; fi; \
 	  deploy/local/test-servers.sh stop; exit $$rc
 
 DATA ?= ../shared/data/extraction-dev
