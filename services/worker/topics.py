@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, SIM905  (Russian words are meant to be Cyrillic; word lists read best as one string)
+# ruff: noqa: RUF001, SIM905  (Cyrillic is meant; word lists read best as one string)
 """Topic tagging: a hand-written, stemmed keyword lexicon over IPTC Media Topics.
 
 Pure and deterministic: no I/O beyond reading the shipped data files once, no model, no
@@ -50,7 +50,8 @@ _DATA_DIR = Path(__file__).parent / "data"
 TITLE_WEIGHT = 3.0
 # Raw score a topic needs before it is returned at all: one strong (weight 3) term in the
 # body is enough, a lone weak word is not. Chosen on our own short test texts and checked on
-# the dev sets (docs/tagging.md): at 3.0 almost every real article gets a topic.
+# the dev sets (docs/tagging.md): every full article gets a topic, and on headline plus first
+# paragraph 96% do, with 86% of those right (at 2.0: 98% and 85%; headline only: 72%/74%).
 MIN_RAW = 3.0
 # A second or third topic must reach this share of the best topic's raw score.
 RELATIVE = 0.4
