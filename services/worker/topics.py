@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 TAGGER_NAME = "newsflow-lexicon"
-TAGGER_VERSION = "1.3.0"  # bump whenever topic_lexicon.yaml or the scoring changes
+TAGGER_VERSION = "1.4.0"  # bump whenever topic_lexicon.yaml or the scoring changes
 
 SUPPORTED_LANGUAGES = ("en", "ru")
 
