@@ -51,6 +51,8 @@ _RU_LOCATIVE = frozenset(
      "и", "для", "к", "по", "через"}
 )  # fmt: skip
 
+_LOCATIVE = _EN_LOCATIVE | _RU_LOCATIVE
+
 _ADJ_ENDINGS = frozenset(
     {"ий", "ый", "ой", "ая", "ое", "ие", "ые", "ого", "его", "ому", "ему", "им", "ым",
      "ом", "ем", "ую", "юю", "ей", "их", "ых", "ими", "ыми", "яя", "ее"}
@@ -237,7 +239,7 @@ def _ambiguous_ok(amb: _Ambiguous, tokens: list[_Token], i: int, n: int, context
     tok = tokens[i]
     prev = tokens[i - 1] if i > 0 else None
     nxt = tokens[i + n] if i + n < len(tokens) else None
-    locative = prev is not None and prev.lower in (_EN_LOCATIVE | _RU_LOCATIVE)
+    locative = prev is not None and prev.lower in _LOCATIVE
     # Part of a person's name: a capitalised word right next to it ("Michael Jordan").
     if (prev is not None and tok.glued_prev and not tok.initial and prev.text[:1].isupper()) or (
         nxt is not None and nxt.glued_prev and not nxt.initial and nxt.text[:1].isupper()
