@@ -315,3 +315,24 @@ def test_stem_collisions_do_not_fire() -> None:
         "will be signed and supporters will defend it."
     )
     assert tag_topics("", text, "en") == []
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "absent"),
+    [
+        # "учения" (drills) and "ученые" (scientists) share a stem: no security topic here.
+        (
+            "Ученые разработали новый препарат",
+            "Исследование провели в лаборатории университета, сообщили ученые.",
+            "medtop:20000604",
+        ),
+        # "договорились" (agreed) is not a treaty.
+        (
+            "Жители договорились с застройщиком",
+            "Жители дома договорились с компанией о ремонте подъезда, сообщает акимат.",
+            "medtop:20000638",
+        ),
+    ],
+)
+def test_russian_stem_collisions(title: str, text: str, absent: str) -> None:
+    assert absent not in {t.code for t in tag_topics(title, text, "ru")}
