@@ -74,16 +74,23 @@ def test_phrase_query_matches_only_the_exact_phrase(indexed: Any) -> None:
 
 def test_date_range_filter_keeps_only_articles_published_inside_it(indexed: Any) -> None:
     es, alias, _ = indexed
-    _, hits = search(es, alias, SearchRequest(since="2025-10-14", until="2025-10-15T23:59:59+05:00", size=50), now=NOW)
+    _, hits = search(
+        es, alias, SearchRequest(since="2025-10-14", until="2025-10-15T23:59:59+05:00", size=50), now=NOW
+    )
     dates = [datetime.fromisoformat(h.published_at) for h in hits]
     assert dates, "the fixture has articles on 14 and 15 October"
-    assert all(datetime(2025, 10, 14, tzinfo=UTC) <= d <= datetime(2025, 10, 15, 18, 59, 59, tzinfo=UTC) for d in dates)
+    assert all(
+        datetime(2025, 10, 14, tzinfo=UTC) <= d <= datetime(2025, 10, 15, 18, 59, 59, tzinfo=UTC)
+        for d in dates
+    )
     assert _seed(indexed) in [h.url for h in hits]
     everything = search(es, alias, SearchRequest(size=50), now=NOW)[0]
     assert len(hits) < everything
 
 
 def test_topic_and_place_filters(indexed: Any) -> None:
-    energy_in_syria = _urls(indexed, SearchRequest(text="Putin", topics=["energy and resource"], places=["sy"]))
+    energy_in_syria = _urls(
+        indexed, SearchRequest(text="Putin", topics=["energy and resource"], places=["sy"])
+    )
     assert energy_in_syria == [_seed(indexed)]
     assert _urls(indexed, SearchRequest(text="Putin", places=["GE"])) != [_seed(indexed)]
