@@ -146,12 +146,15 @@ def celery_worker(
     queues: list[str],
     env: dict[str, str],
     *,
-    concurrency: int = 1,
-    pool: str = "prefork",
+    concurrency: int | None = 1,
+    pool: str | None = "prefork",
     extra_args: Sequence[str] = (),
     name: str = "worker",
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a Celery worker for ``app_module`` on ``queues``; yields once it answers a ping."""
+    """Run a Celery worker for ``app_module`` on ``queues``; yields once it answers a ping.
+
+    ``pool``/``concurrency`` of None leave the choice to the app's own configuration.
+    """
     node = _node_name(name)
     args = [
         sys.executable,
@@ -166,10 +169,8 @@ def celery_worker(
         "INFO",
         "-n",
         f"{node}@%h",
-        "--concurrency",
-        str(concurrency),
-        "--pool",
-        pool,
+        *(["--concurrency", str(concurrency)] if concurrency is not None else []),
+        *(["--pool", pool] if pool is not None else []),
         "--without-mingle",
         "--without-gossip",
         *extra_args,

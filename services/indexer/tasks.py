@@ -29,15 +29,16 @@ from shared.errors import Reason
 from shared.keys import Keys
 from shared.logging import truncate
 from shared.messages import IndexDocument, TaskName
-from shared.outcomes import record_outcome
+from shared.outcomes import OutcomeTally
 from shared.settings import get_settings
 
 settings = get_settings()
 app = create_app("indexer", settings)
-# celery-batches buffers in the consumer: it must be allowed to hold a whole batch unacked,
-# and the solo pool keeps one bulk writer per process (scale with processes, not threads).
-app.conf.worker_prefetch_multiplier = settings.bulk_max_docs * 2
-app.conf.worker_pool = "solo"
+# celery-batches buffers in the consumer: it must be allowed to hold whole batches unacked.
+# Two writer threads let the consumer keep reading the queue while a bulk request is in flight.
+app.conf.worker_pool = "threads"
+app.conf.worker_concurrency = 2
+app.conf.worker_prefetch_multiplier = settings.bulk_max_docs
 keys = Keys(settings.redis_prefix)
 es = make_elasticsearch(settings)
 r = make_redis(settings)
@@ -77,28 +78,28 @@ def _install_templates(**_: Any) -> None:
 )
 def index_document(requests: list[SimpleRequest]) -> None:
     structlog.contextvars.bind_contextvars(batch_size=len(requests))
+    tally = OutcomeTally(r, keys, STAGE)
+    try:
+        _index_batch(requests, tally)
+    finally:
+        tally.flush()
+
+
+def _index_batch(requests: list[SimpleRequest], tally: OutcomeTally) -> None:
     batch: dict[str, tuple[IndexDocument, dict[str, Any]]] = {}
     for request in requests:
         try:
             message = IndexDocument.model_validate(request.kwargs)
             doc = ArticleDocument.model_validate(message.document).model_dump(mode="json")
         except ValidationError as exc:
-            _dead_letter(request.kwargs, Reason.BAD_MESSAGE, exc, attempts=0)
+            _dead_letter(tally, request.kwargs, Reason.BAD_MESSAGE, exc, attempts=0)
             continue
         if doc["id"] in batch:  # a later copy of the same article in one batch wins
-            record_outcome(
-                r,
-                keys,
-                "document_superseded",
-                stage=STAGE,
-                outcome="superseded",
-                doc_id=doc["id"],
-                url=doc["url"],
-            )
+            tally.record("document_superseded", outcome="superseded", doc_id=doc["id"], url=doc["url"])
         batch[doc["id"]] = (message, doc)
-
     if not batch:
         return
+
     try:
         if not _ensure_templates():
             raise es_exc.ConnectionError("index templates are not installed yet")
@@ -114,68 +115,53 @@ def index_document(requests: list[SimpleRequest]) -> None:
         # Elasticsearch unreachable or refusing reads: hold every document by requeueing it.
         log.warning("bulk_unavailable", error=truncate(exc), documents=len(batch))
         for message, _ in batch.values():
-            _requeue(message, Reason.INDEX_UNAVAILABLE, exc)
+            _requeue(tally, message, Reason.INDEX_UNAVAILABLE, exc)
         return
 
     for result in results:
         message, doc = batch[result.doc_id]
-        fields = {"doc_id": result.doc_id, "url": doc["url"]}
         if result.verdict in (Verdict.CREATED, Verdict.UPDATED, Verdict.UNCHANGED):
-            record_outcome(r, keys, "document_indexed", stage=STAGE, outcome=result.verdict, **fields)
+            tally.record("document_indexed", outcome=result.verdict, doc_id=result.doc_id, url=doc["url"])
         elif result.verdict is Verdict.RETRY:
-            _requeue(message, Reason.INDEX_UNAVAILABLE, result.error)
+            _requeue(tally, message, Reason.INDEX_UNAVAILABLE, result.error)
         else:
             _dead_letter(
-                message.model_dump(mode="json"),
-                Reason.INDEX_REJECTED,
-                result.error,
-                message.attempt,
+                tally, message.model_dump(mode="json"), Reason.INDEX_REJECTED, result.error, message.attempt
             )
 
 
-def _requeue(message: IndexDocument, reason: Reason, error: object) -> None:
-    fields = {"doc_id": message.document.get("id"), "url": message.document.get("url")}
+def _requeue(tally: OutcomeTally, message: IndexDocument, reason: Reason, error: object) -> None:
     if message.attempt >= settings.index_retry_max:
-        _dead_letter(message.model_dump(mode="json"), Reason.RETRIES_EXHAUSTED, error, message.attempt)
+        _dead_letter(tally, message.model_dump(mode="json"), Reason.RETRIES_EXHAUSTED, error, message.attempt)
         return
+    jitter = random.random() / 2
     countdown = min(
         MAX_COUNTDOWN_SECONDS,
-        backoff_seconds(
-            message.attempt, base=1.0, cap=settings.index_backoff_max_seconds, jitter=random.random() / 2
-        ),
+        backoff_seconds(message.attempt, base=1.0, cap=settings.index_backoff_max_seconds, jitter=jitter),
     )
     retry = message.model_copy(update={"attempt": message.attempt + 1})
     app.send_task(TaskName.INDEX_DOCUMENT, kwargs=retry.model_dump(mode="json"), countdown=countdown)
-    record_outcome(
-        r,
-        keys,
+    tally.record(
         "document_requeued",
-        stage=STAGE,
         outcome="requeued",
         reason=reason,
         attempt=retry.attempt,
         countdown=round(countdown, 2),
         error=truncate(error, 200),
-        **fields,
+        doc_id=message.document.get("id"),
+        url=message.document.get("url"),
     )
 
 
-def _dead_letter(kwargs: dict[str, Any], reason: Reason, error: object, attempts: int) -> None:
+def _dead_letter(
+    tally: OutcomeTally, kwargs: dict[str, Any], reason: Reason, error: object, attempts: int
+) -> None:
     document = kwargs.get("document") if isinstance(kwargs.get("document"), dict) else {}
     dead_letter(
-        r,
-        keys,
-        task=TaskName.INDEX_DOCUMENT,
-        kwargs=kwargs,
-        reason=reason,
-        error=error,
-        attempts=attempts,
+        r, keys, task=TaskName.INDEX_DOCUMENT, kwargs=kwargs, reason=reason, error=error, attempts=attempts
     )
-    record_outcome(
-        r,
-        keys,
+    tally.record(
         "document_dead_lettered",
-        stage=STAGE,
         outcome="dead_letter",
         reason=reason,
         doc_id=document.get("id"),

@@ -46,7 +46,11 @@ def settings(make_settings: Any, tmp_path: Path, fixture_site: Any) -> Settings:
 def pipeline(settings: Settings, es_client: Any, redis_client: Any) -> Iterator[None]:
     env = settings_env(settings)
     with ExitStack() as stack:
-        stack.enter_context(celery_worker("services.indexer.tasks", [Queue.INDEX], env, name="indexer"))
+        stack.enter_context(
+            celery_worker(
+                "services.indexer.tasks", [Queue.INDEX], env, name="indexer", pool=None, concurrency=None
+            )
+        )
         stack.enter_context(
             celery_worker("services.worker.tasks", [Queue.EXTRACT], env, concurrency=2, name="worker")
         )

@@ -34,7 +34,9 @@ def settings(make_settings: Any) -> Settings:
 
 @pytest.fixture
 def indexer(settings: Settings, es_client: Any, redis_client: Any) -> Iterator[None]:
-    with celery_worker("services.indexer.tasks", [Queue.INDEX], settings_env(settings)):
+    with celery_worker(
+        "services.indexer.tasks", [Queue.INDEX], settings_env(settings), pool=None, concurrency=None
+    ):
         yield
 
 
