@@ -2,17 +2,23 @@
 
 Paths, tried in order until one yields ``min_text_chars`` of text:
 
-1. ``trafilatura``: ``bare_extraction`` without comments, with metadata
-   (trafilatura's balanced mode already retries with recall settings
-   internally when the first result covers too little of the page);
-2. ``trafilatura_recall``: ``favor_recall=True``;
-3. ``trafilatura_baseline``: ``trafilatura.baseline()`` (JSON-LD ``articleBody``
-   or all ``<p>`` texts), which rescues pages whose markup is too broken for
-   the main algorithm.
+1. ``trafilatura``: ``bare_extraction`` without comments and without tables,
+   with metadata. Its balanced mode already retries internally with recall
+   settings, jusText and its own baseline (JSON-LD ``articleBody``, ``<p>``
+   texts) when the first result covers too little of the page;
+2. ``trafilatura_tables``: the same with tables, for bodies laid out in tables;
+3. ``trafilatura_recall``: ``favor_recall=True``.
 
-Pages that are not articles (headline link lists, login or cookie walls) are
-refused with ``NOT_ARTICLE``; see :mod:`services.worker.pagekind`. Figures
-that justify these choices are in ``docs/extraction.md``.
+A separate ``trafilatura.baseline()`` step was tried and dropped: it never
+fired on the 621 development pages, because step 1 already runs it, and its
+last resort is the whole page text, boilerplate included.
+
+Before parsing, :func:`repair_html` closes an unclosed ``<title>`` and drops a
+truncated doctype, which otherwise make lxml swallow the whole page into
+``<head>``. After extraction, :func:`clean_lines` drops the headline line,
+whole-link lines and edge boilerplate. Pages that are not articles (headline
+link lists, login or cookie walls) are refused with ``NOT_ARTICLE``; see
+:mod:`services.worker.pagekind`. Figures are in ``docs/extraction.md``.
 """
 
 from __future__ import annotations
@@ -119,14 +125,6 @@ def _trafilatura(tree: HtmlElement, url: str, options: ExtractOptions, **kwargs:
         return None
 
 
-def _baseline(tree: HtmlElement) -> str:
-    try:
-        _, text, _ = trafilatura.baseline(tree)
-    except Exception:
-        return ""
-    return str(text or "")
-
-
 def _run_chain(tree: HtmlElement, url: str, options: ExtractOptions) -> tuple[str, str, Any]:
     """Return (text, path, trafilatura document or None) of the first path that is long enough."""
     best_text, best_path = "", "trafilatura"
@@ -164,10 +162,6 @@ def _run_chain(tree: HtmlElement, url: str, options: ExtractOptions) -> tuple[st
         return text, "trafilatura_recall", document
     if len(text) > len(best_text):
         best_text, best_path = text, "trafilatura_recall"
-
-    text = normalise_text(_baseline(tree))
-    if len(text) >= options.min_text_chars:
-        return text, "trafilatura_baseline", document
     return best_text, best_path, document
 
 
