@@ -67,6 +67,9 @@ class ExtractOptions:
     drop_link_lines: bool = True
     # Copyright, "Advertisement", "Share this" lines at the start or end (+.0004 F1).
     trim_edge_boilerplate: bool = True
+    # Comment sections that trafilatura's comment detection misses: cut the
+    # text at a heading like "Reader comments (3)" or "Have your say".
+    cut_at_comments: bool = True
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,19 @@ _EDGE_BOILERPLATE = re.compile(
     r"read more\b|more on this\b|comments?\b|tags?:|filed under\b|follow us\b)",
     re.I,
 )
+# A line that opens a comment section. Only cut after this many words of body,
+# so a marker near the top (a teaser box) cannot empty the article.
+_COMMENTS_MARKER = re.compile(
+    r"^(?:(?:reader|user|your|readers'?) )?(?:comments?|views|reactions|responses|discussion)"
+    r"(?: \(\d+\))?:?$"
+    r"|^\d+ (?:comments?|responses|replies)$"
+    r"|^(?:have your say|add (?:a|your) comment|post a comment|leave a (?:comment|reply)"
+    r"|comments (?:are|have been) (?:now )?closed.*|thanks for your comments.*"
+    r"|join the (?:discussion|conversation)|(?:show|view|read) (?:all )?(?:\d+ )?comments.*"
+    r"|posted by:? .{1,80})$",
+    re.I,
+)
+_COMMENTS_MIN_WORDS_BEFORE = 60
 _EDGE_LINES = 3
 _EDGE_MAX_WORDS = 15
 _LINK_LINE_MAX_WORDS = 12
@@ -182,6 +198,13 @@ def clean_lines(text: str, title: str | None, anchors: set[str], options: Extrac
     folded_title = _SPACE.sub(" ", title or "").strip().lower()
     if options.strip_title_line and lines and folded_title and lines[0].lower() == folded_title:
         lines = lines[1:]
+    if options.cut_at_comments:
+        words = 0
+        for index, line in enumerate(lines):
+            if words >= _COMMENTS_MIN_WORDS_BEFORE and _COMMENTS_MARKER.match(line):
+                lines = lines[:index]
+                break
+            words += len(line.split())
     if options.drop_link_lines:
         lines = [
             line

@@ -350,3 +350,28 @@ def test_clean_lines_can_be_switched_off():
 ])  # fmt: skip
 def test_normalise_text(text, expected):
     assert normalise_text(text) == expected
+
+
+BODY = "\n".join(
+    f"Body paragraph {i} tells the story in a dozen words or a few more." for i in range(6)
+)
+
+
+@pytest.mark.parametrize(
+    "marker",
+    ["Reader comments (3)", "Comments", "Have your say", "12 comments", "Reader views (5)",
+     "Comments are now closed for this story", "Posted by: tidewatcher | 14 March 2024 18:24"],
+)  # fmt: skip
+def test_text_is_cut_at_a_comment_section(marker):
+    text = f"{BODY}\n{marker}\nFirst reader comment here.\nSecond reader comment."
+    assert clean_lines(text, None, set(), OPTIONS) == BODY
+
+
+def test_comment_marker_near_the_top_does_not_cut_the_body():
+    text = f"Intro line.\nComments\n{BODY}"
+    assert clean_lines(text, None, set(), OPTIONS) == text
+
+
+def test_comment_words_inside_a_sentence_do_not_cut():
+    text = f"{BODY}\nComments made by the minister were criticised by the opposition.\nMore body."
+    assert clean_lines(text, None, set(), OPTIONS) == text
