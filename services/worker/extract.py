@@ -24,6 +24,7 @@ link lists, login or cookie walls) are refused with ``NOT_ARTICLE``; see
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -128,8 +129,10 @@ def _trafilatura(tree: HtmlElement, url: str, options: ExtractOptions, **kwargs:
         return None
 
 
-def _run_chain(tree: HtmlElement, url: str, options: ExtractOptions) -> tuple[str, str, Any]:
-    """Return (text, path, trafilatura document or None) of the first path that is long enough."""
+def _run_chain(
+    tree: HtmlElement, url: str, options: ExtractOptions, clean: Callable[[str, Any], str]
+) -> tuple[str, str, Any]:
+    """(cleaned text, path, trafilatura document) of the first path long enough after cleaning."""
     best_text, best_path = "", "trafilatura"
     document = _trafilatura(
         tree,
@@ -145,7 +148,7 @@ def _run_chain(tree: HtmlElement, url: str, options: ExtractOptions) -> tuple[st
             "outputformat": "%Y-%m-%dT%H:%M:%S%z",
         },
     )
-    text = normalise_text(getattr(document, "text", None))
+    text = clean(normalise_text(getattr(document, "text", None)), document)
     if len(text) >= options.min_text_chars:
         return text, "trafilatura", document
     best_text = text
@@ -153,14 +156,14 @@ def _run_chain(tree: HtmlElement, url: str, options: ExtractOptions) -> tuple[st
     if not options.include_tables:
         # the article may sit in a layout table: try again with tables
         tables = _trafilatura(tree, url, replace(options, include_tables=True))
-        text = normalise_text(getattr(tables, "text", None))
+        text = clean(normalise_text(getattr(tables, "text", None)), document)
         if len(text) >= options.min_text_chars:
             return text, "trafilatura_tables", document
         if len(text) > len(best_text):
             best_text, best_path = text, "trafilatura_tables"
 
     recall = _trafilatura(tree, url, replace(options, include_tables=True), favor_recall=True)
-    text = normalise_text(getattr(recall, "text", None))
+    text = clean(normalise_text(getattr(recall, "text", None)), document)
     if len(text) >= options.min_text_chars:
         return text, "trafilatura_recall", document
     if len(text) > len(best_text):
@@ -304,9 +307,13 @@ def extract_article(html: str, url: str, options: ExtractOptions) -> Extraction:
         raise PermanentError(Reason.OVERSIZED, f"{nodes} elements > {options.max_dom_nodes}")
 
     meta = read_metadata(tree, url)
-    text, path, document = _run_chain(tree, url, options)
-    title = _first(meta.title, getattr(document, "title", None))
-    text = clean_lines(text, title, page_anchors(tree), options)
+    anchors = page_anchors(tree)
+
+    def clean(text: str, document: Any) -> str:
+        title = _first(meta.title, getattr(document, "title", None))
+        return clean_lines(text, title, anchors, options)
+
+    text, path, document = _run_chain(tree, url, options, clean)
     reason = not_article_reason(tree, text, meta.page_type)
     if reason:
         raise PermanentError(Reason.NOT_ARTICLE, reason)
