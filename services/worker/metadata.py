@@ -82,7 +82,8 @@ def parse_datetime(value: str | None) -> datetime | None:
         if not match:
             return None
         try:
-            parsed = datetime(*(int(g) for g in match.groups()))
+            year, month, day = (int(g) for g in match.groups())
+            parsed = datetime(year, month, day)
         except ValueError:
             return None
     if parsed.year < 1990:

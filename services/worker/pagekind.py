@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
-__all__ = ["PageSignals", "not_article_reason", "page_signals"]
+__all__ = ["PageSignals", "not_article_reason", "page_anchors", "page_signals"]
 
 _SPACE = re.compile(r"\s+")
 _WALL_WORDS = re.compile(
@@ -64,6 +64,28 @@ def _norm(text: str) -> str:
     return _SPACE.sub(" ", text).strip().lower()
 
 
+_SENTENCE_END = re.compile(r"[.!?:;\"'\u201d\u00bb)]$")
+
+
+def _longest_paragraph_words(lines: list[str]) -> int:
+    """Words in the longest paragraph, re-joining hard-wrapped lines.
+
+    Wire copy in ``<pre>`` breaks lines mid-sentence; a line that does not end
+    like a sentence continues on the next one.
+    """
+    longest = current = 0
+    for line in lines:
+        current += len(line.split())
+        if _SENTENCE_END.search(line):
+            longest, current = max(longest, current), 0
+    return max(longest, current)
+
+
+def page_anchors(tree: HtmlElement) -> set[str]:
+    """Lower-cased, whitespace-collapsed texts of all links on the page."""
+    return {anchor for a in tree.iter("a") if (anchor := _norm(a.text_content()))}
+
+
 def page_signals(tree: HtmlElement, text: str) -> PageSignals:
     body = tree.find(".//body")
     root = body if body is not None else tree
@@ -98,7 +120,7 @@ def page_signals(tree: HtmlElement, text: str) -> PageSignals:
         text_words=len(text.split()),
         headline_link_words=headline_words,
         headline_links=headline_links,
-        longest_line_words=max((len(line.split()) for line in lines), default=0),
+        longest_line_words=_longest_paragraph_words(lines),
     )
 
 
@@ -117,9 +139,12 @@ def not_article_reason(tree: HtmlElement, text: str, page_type: str | None) -> s
             f"{s.longest_line_words} words"
         )
     short = s.text_words < _SHORT_TEXT_WORDS
-    if short and s.has_password_field:
+    wall_words = len(_WALL_WORDS.findall(text))
+    # A login box in a sidebar is common next to short articles: the password
+    # field counts only when the extracted text itself asks the reader to sign in.
+    if short and s.has_password_field and wall_words:
         return "login wall"
-    if short and len(_WALL_WORDS.findall(text)) >= 2:
+    if short and wall_words >= 2:
         return "cookie or subscription wall"
     # Short articles on link-heavy templates exist, so density alone is not
     # enough: the page must also not call itself an article.

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from services.worker.decode import decode_html
-from services.worker.extract import ExtractOptions, extract_article, repair_html
+from services.worker.extract import (
+    ExtractOptions,
+    clean_lines,
+    extract_article,
+    normalise_text,
+    repair_html,
+)
 from shared.errors import PermanentError, Reason
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
@@ -96,7 +102,10 @@ def test_dates_are_utc(article_en):
 def test_missing_lists_fields_not_found():
     html = (
         "<html><head><title>Plain page</title></head><body><article>"
-        + "<p>A paragraph of plain reporting without any metadata at all, long enough.</p>" * 8
+        + "".join(
+            f"<p>Paragraph {i} of plain reporting, without any metadata at all.</p>"
+            for i in range(8)
+        )
         + "</article></body></html>"
     )
     result = extract_article(html, "https://plain.example/story", OPTIONS)
@@ -263,3 +272,104 @@ def test_unclosed_title_is_repaired():
 def test_repair_leaves_sound_html_alone():
     html = page("article_en.html")
     assert repair_html(html) == html
+
+
+# --- not-article heuristics must spare real articles ----------------------------------
+
+
+def test_hard_wrapped_wire_story_beside_a_long_link_list_is_an_article():
+    # 32 headline links outweigh the text, and every line is short, but the lines
+    # are a hard-wrapped <pre> story, not teasers.
+    result = extract_article(
+        page("article_pre_wire.html"), "https://ledger.example/sport/2024/03/02/rowing", OPTIONS
+    )
+    assert "photograph to settle" in result.text
+    assert "Rowing club wins the spring regatta" not in result.text
+
+
+def test_short_article_with_sidebar_login_box_is_an_article():
+    paragraphs = "".join(
+        f"<p>Paragraph {i}: the lifeboat crew was called out twice overnight to help a yacht.</p>"
+        for i in range(4)
+    )
+    html = (
+        "<html><body><div class='login'><form><input type='text' name='u'>"
+        "<input type='password' name='p'><button>Go</button></form></div>"
+        f"<article><h1>Lifeboat busy night</h1>{paragraphs}</article></body></html>"
+    )
+    result = extract_article(html, EN_URL, OPTIONS)
+    assert "called out twice overnight" in result.text
+
+
+# --- text cleaning ------------------------------------------------------------------------
+
+ANCHORS = {"email this story", "ferry timetable cut again as repairs stall"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the headline repeated as the first line goes
+        ("Pier to be rebuilt\nBody line one.\nBody line two.", "Body line one.\nBody line two."),
+        # ... but only as the first line, and only if it is the headline
+        ("Body line one.\nPier to be rebuilt", "Body line one.\nPier to be rebuilt"),
+        # short lines that are the whole text of a link on the page go
+        ("Body one.\nFerry timetable cut again as repairs stall\nBody two.",
+         "Body one.\nBody two."),
+        ("Body one.\nEmail this story", "Body one."),
+        # a line that merely contains link text stays
+        ("Body one said ferry timetable cut again as repairs stall, quoting staff.",
+         "Body one said ferry timetable cut again as repairs stall, quoting staff."),
+        # edge boilerplate goes, the same words inside the body stay
+        ("Advertisement\nBody one.\nCopyright 2024 The Ledger. All rights reserved.", "Body one."),
+        ("Body one.\nRelated stories\nBody two.", "Body one.\nRelated stories\nBody two."),
+        ("Body one.\nCopyright law was the subject of a long debate in parliament on Tuesday "
+         "night, and members spoke for hours.",
+         "Body one.\nCopyright law was the subject of a long debate in parliament on Tuesday "
+         "night, and members spoke for hours."),
+    ],
+)  # fmt: skip
+def test_clean_lines(text, expected):
+    assert clean_lines(text, "Pier to be rebuilt", ANCHORS, OPTIONS) == expected
+
+
+def test_clean_lines_can_be_switched_off():
+    options = ExtractOptions(
+        strip_title_line=False, drop_link_lines=False, trim_edge_boilerplate=False
+    )
+    text = "Pier to be rebuilt\nEmail this story\nAdvertisement"
+    assert clean_lines(text, "Pier to be rebuilt", ANCHORS, options) == text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("  a   b \n\n\t c\u00a0 d  \r\n", "a b\nc d"),
+    ("", ""),
+    (None, ""),
+])  # fmt: skip
+def test_normalise_text(text, expected):
+    assert normalise_text(text) == expected
+
+
+BODY = "\n".join(
+    f"Body paragraph {i} tells the story in a dozen words or a few more." for i in range(6)
+)
+
+
+@pytest.mark.parametrize(
+    "marker",
+    ["Reader comments (3)", "Comments", "Have your say", "12 comments", "Reader views (5)",
+     "Comments are now closed for this story", "Posted by: tidewatcher | 14 March 2024 18:24"],
+)  # fmt: skip
+def test_text_is_cut_at_a_comment_section(marker):
+    text = f"{BODY}\n{marker}\nFirst reader comment here.\nSecond reader comment."
+    assert clean_lines(text, None, set(), OPTIONS) == BODY
+
+
+def test_comment_marker_near_the_top_does_not_cut_the_body():
+    text = f"Intro line.\nComments\n{BODY}"
+    assert clean_lines(text, None, set(), OPTIONS) == text
+
+
+def test_comment_words_inside_a_sentence_do_not_cut():
+    text = f"{BODY}\nComments made by the minister were criticised by the opposition.\nMore body."
+    assert clean_lines(text, None, set(), OPTIONS) == text
