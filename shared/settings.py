@@ -64,6 +64,9 @@ class Settings(BaseSettings):
 
     # --- worker -------------------------------------------------------------
     min_text_chars: int = Field(200, description="Shorter main text means 'not an article'.")
+    near_duplicate_window_days: float = Field(
+        7.0, description="How far back a near-duplicate's original is sought."
+    )
 
     # --- indexer ------------------------------------------------------------
     bulk_max_docs: int = Field(500, description="Flush a bulk batch at this many documents.")

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.worker.build import Page, build_document, choose_canonical
-from services.worker.dates import choose_published_at
+from services.worker.dates import choose_published_at, date_from_url
 from services.worker.decode import decode_html
 from services.worker.extract import ExtractOptions, extract_article
 from services.worker.places import find_places
-from services.worker.similarity import simhash64, simhash_bands
+from services.worker.similarity import SIMHASH_BANDS, simhash64, simhash_bands
 from services.worker.topics import TAGGER_NAME, TAGGER_VERSION, tag_topics
 from shared.document import ArticleDocument, content_hash, document_id
 from shared.errors import PermanentError, Reason
@@ -48,12 +48,14 @@ def build_article(
     declared = normalize(extraction.canonical_url) if extraction.canonical_url else None
     canonical = choose_canonical(page.url, declared)
     published_at, date_source = choose_published_at(
-        extraction.published_at, page.feed_published_at, None, page.fetched_at
+        extraction.published_at, page.feed_published_at, date_from_url(page.url), page.fetched_at
     )
     fingerprint = simhash64(extraction.text)
     doc_id = document_id(canonical)
     original = find_original(
-        DuplicateQuery(doc_id, content_hash(extraction.text), fingerprint, simhash_bands(fingerprint))
+        DuplicateQuery(
+            doc_id, content_hash(extraction.text), fingerprint, simhash_bands(fingerprint, SIMHASH_BANDS)
+        )
     )
     return build_document(
         page,

@@ -59,6 +59,7 @@ def _find_original(query: DuplicateQuery) -> str | None:
         bands=query.bands,
         max_distance=NEAR_DUPLICATE_MAX_DISTANCE,
         ttl_seconds=SEEN_TTL,
+        window_seconds=settings.near_duplicate_window_days * 86400,
     )
 
 

@@ -102,10 +102,7 @@ def test_dates_are_utc(article_en):
 def test_missing_lists_fields_not_found():
     html = (
         "<html><head><title>Plain page</title></head><body><article>"
-        + "".join(
-            f"<p>Paragraph {i} of plain reporting, without any metadata at all.</p>"
-            for i in range(8)
-        )
+        + "".join(f"<p>Paragraph {i} of plain reporting, without any metadata at all.</p>" for i in range(8))
         + "</article></body></html>"
     )
     result = extract_article(html, "https://plain.example/story", OPTIONS)
@@ -334,9 +331,7 @@ def test_clean_lines(text, expected):
 
 
 def test_clean_lines_can_be_switched_off():
-    options = ExtractOptions(
-        strip_title_line=False, drop_link_lines=False, trim_edge_boilerplate=False
-    )
+    options = ExtractOptions(strip_title_line=False, drop_link_lines=False, trim_edge_boilerplate=False)
     text = "Pier to be rebuilt\nEmail this story\nAdvertisement"
     assert clean_lines(text, "Pier to be rebuilt", ANCHORS, options) == text
 
@@ -350,9 +345,7 @@ def test_normalise_text(text, expected):
     assert normalise_text(text) == expected
 
 
-BODY = "\n".join(
-    f"Body paragraph {i} tells the story in a dozen words or a few more." for i in range(6)
-)
+BODY = "\n".join(f"Body paragraph {i} tells the story in a dozen words or a few more." for i in range(6))
 
 
 @pytest.mark.parametrize(
