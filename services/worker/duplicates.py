@@ -44,7 +44,8 @@ def register_and_find_original(
     if simhash is None:
         return None
     now = time.time() if now is None else now
-    original: tuple[float, str] | None = None
+    matches: list[tuple[float, str]] = []
+    first_seen = now  # when this article itself was first registered, if it was
     for i, band in enumerate(bands):
         candidates = r.zrevrangebyscore(
             keys.simhash_band(i, band),
@@ -56,12 +57,14 @@ def register_and_find_original(
         )
         for member, score in candidates:  # type: ignore[union-attr]
             other_id, _, other_hash = str(member).rpartition(":")
-            if other_id == doc_id or not other_hash:
-                continue
-            if (int(other_hash, 16) ^ simhash).bit_count() <= max_distance and (
-                original is None or score < original[0]
-            ):
-                original = (score, other_id)
+            if other_id == doc_id:
+                first_seen = min(first_seen, score)
+            elif other_hash and (int(other_hash, 16) ^ simhash).bit_count() <= max_distance:
+                matches.append((score, other_id))
+    # Only an article seen before this one can be its original: a replay of the original must
+    # not turn it into a copy of its own later copies.
+    earlier = [m for m in matches if m[0] < first_seen]
+    original = min(earlier) if earlier else None
     pipe = r.pipeline(transaction=False)
     for i, band in enumerate(bands):
         key = keys.simhash_band(i, band)
