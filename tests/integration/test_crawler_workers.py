@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from tests.integration.crawler_support import (
     wait_quiet,
     write_sources,
 )
-from tests.service_processes import celery_worker, settings_env
+from tests.service_processes import celery_workers, settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -43,11 +42,7 @@ def test_two_workers_enqueue_each_article_exactly_once(
     keys = Keys(settings.redis_prefix)
     env = settings_env(settings)
     sender = create_app("test-sender", settings)
-    with ExitStack() as stack:
-        for i in range(2):
-            stack.enter_context(
-                celery_worker(CRAWLER_APP, [Queue.CRAWL], env, concurrency=2, name=f"crawler{i}")
-            )
+    with celery_workers(CRAWLER_APP, [Queue.CRAWL], env, count=2, concurrency=2, name="crawler"):
         for _ in range(3):  # overlapping rounds: the same listings race in both processes
             sender.send_task(TaskName.POLL_SOURCE, kwargs={"source_id": "dala"})
         urls = wait_quiet(
@@ -69,11 +64,8 @@ def test_four_processes_share_the_per_host_limit(
     sender = create_app("test-sender", settings)
     pages = [a.path for a in fixture_site.articles] + ["/news/", "/politics/", "/world/"]
     marker = f"?politeness={settings.redis_prefix}"
-    with ExitStack() as stack:
-        for i in range(2):  # 2 nodes x 2 prefork processes = 4 worker processes
-            stack.enter_context(
-                celery_worker(CRAWLER_APP, [Queue.CRAWL], env, concurrency=2, name=f"polite{i}")
-            )
+    # 2 nodes x 2 prefork processes = 4 worker processes
+    with celery_workers(CRAWLER_APP, [Queue.CRAWL], env, count=2, concurrency=2, name="polite"):
         for n in range(40):
             path = pages[n % len(pages)] + f"{marker}&n={n}"
             sender.send_task(
