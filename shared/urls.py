@@ -145,6 +145,7 @@ def looks_like_section(url: str) -> bool:
         len(segments) == 1
         and path.endswith("/")
         and segments[0] not in _NAV_SEGMENTS
+        and len(segments[0]) > 2  # /kz/, /ru/: language editions, not sections
         and not urlsplit(url).query
     )
 
