@@ -144,7 +144,7 @@ def check_host(url: str, options: FetchOptions) -> None:
             infos = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
         except (socket.gaierror, UnicodeError) as exc:
             raise RetryableError(Reason.DNS_ERROR, f"{host}: {exc}") from exc
-        ips = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        ips = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if any(_is_forbidden_ip(ip) for ip in ips) and not _allowed(
         host, ips, options.allowed_private_hosts
     ):

@@ -62,7 +62,7 @@ def get_robots(
     key = keys.robots(host)
     cached = r.get(key)
     if cached is not None:
-        entry = json.loads(cached)  # type: ignore[arg-type]
+        entry = json.loads(cached)
         if entry["status"] == "unreachable":
             ttl = r.ttl(key)
             wait = float(ttl) if isinstance(ttl, int) and ttl > 0 else ROBOTS_UNREACHABLE_SECONDS

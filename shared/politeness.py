@@ -51,12 +51,12 @@ def acquire_slot(r: redis.Redis, keys: Keys, host: str, interval_seconds: float)
     """0.0 if a request to ``host`` may start now (and the slot is taken), else seconds to wait."""
     interval_us = int(interval_seconds * 1_000_000)
     ttl_ms = max(_MIN_TTL_MS, int(interval_seconds * 2000))
-    wait_us = r.eval(_ACQUIRE, 1, keys.host_next_slot(host), interval_us, ttl_ms)  # type: ignore[arg-type]
-    return int(wait_us) / 1_000_000  # type: ignore[arg-type]
+    wait_us = r.eval(_ACQUIRE, 1, keys.host_next_slot(host), interval_us, ttl_ms)
+    return int(wait_us) / 1_000_000
 
 
 def push_back(r: redis.Redis, keys: Keys, host: str, delay_seconds: float) -> None:
     """Nobody requests ``host`` for ``delay_seconds`` (Retry-After)."""
     delay_us = int(max(delay_seconds, 0.0) * 1_000_000)
     ttl_ms = max(_MIN_TTL_MS, int(delay_seconds * 2000))
-    r.eval(_PUSH_BACK, 1, keys.host_next_slot(host), delay_us, ttl_ms)  # type: ignore[arg-type]
+    r.eval(_PUSH_BACK, 1, keys.host_next_slot(host), delay_us, ttl_ms)

@@ -63,7 +63,7 @@ class ListingResult:
 
 
 def extract_queue_depth(r: redis.Redis, keys: Keys) -> int:
-    return int(r.llen(keys.extract_queue()))  # type: ignore[arg-type]
+    return int(r.llen(keys.extract_queue()))
 
 
 def _content_hash(content: bytes) -> str:
@@ -95,7 +95,7 @@ def crawl_listing(
         # poll after the queue drains reads it in full and nothing is lost.
         return ListingResult("backpressure", reason=Reason.BACKPRESSURE)
     state_key = keys.listing(url_key_hash(url))
-    state: dict[str, str] = r.hgetall(state_key)  # type: ignore[assignment]
+    state: dict[str, str] = r.hgetall(state_key)
     # Conditional GET only when we still know the listing's children: a home page or a
     # sitemap index that has not changed still fans out to its feeds and child sitemaps.
     result = fetcher(
@@ -147,7 +147,7 @@ def _save_state(
     digest: str,
     children: list[tuple[str, ListingKind]],
 ) -> None:
-    mapping = {
+    mapping: dict[str | bytes, str] = {
         "hash": digest,
         "etag": result.etag or "",
         "last_modified": result.last_modified or "",
@@ -226,16 +226,14 @@ def start_round(
 
 def due_sources(r: redis.Redis, keys: Keys, sources: dict[str, Source], now: float) -> list[str]:
     """Sources whose next poll time has come, or which were never polled."""
-    scores = dict(r.zrange(keys.sources_due, 0, -1, withscores=True))  # type: ignore[arg-type]
+    scores = dict(r.zrange(keys.sources_due, 0, -1, withscores=True))
     return [sid for sid in sources if sid not in scores or scores[sid] <= now]
 
 
 def claim_due(r: redis.Redis, keys: Keys, source_id: str, now: float, hold: float) -> bool:
     """Push the source's due time ``hold`` seconds ahead, atomically, so a second beat or a
     slow round never sends the same poll twice."""
-    return bool(
-        r.eval(_CLAIM, 1, keys.sources_due, source_id, now, now + hold)  # type: ignore[arg-type]
-    )
+    return bool(r.eval(_CLAIM, 1, keys.sources_due, source_id, now, now + hold))
 
 
 _CLAIM = """
