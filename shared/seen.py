@@ -30,6 +30,15 @@ def mark_new(r: redis.Redis, keys: Keys, url: str, ttl_seconds: float) -> bool:
     return bool(r.set(keys.seen(url_key_hash(url)), "1", nx=True, ex=ttl))
 
 
+def mark_new_many(r: redis.Redis, keys: Keys, urls: list[str], ttl_seconds: float) -> list[bool]:
+    """``mark_new`` for many URLs in one round trip (each SET NX is still atomic on its own)."""
+    ttl = max(1, int(ttl_seconds))
+    pipe = r.pipeline(transaction=False)
+    for url in urls:
+        pipe.set(keys.seen(url_key_hash(url)), "1", nx=True, ex=ttl)
+    return [bool(ok) for ok in pipe.execute()]
+
+
 def is_seen(r: redis.Redis, keys: Keys, url: str) -> bool:
     return bool(r.exists(keys.seen(url_key_hash(url))))
 

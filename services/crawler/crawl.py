@@ -32,7 +32,7 @@ from shared.fetch import FEED_ACCEPT, HTML_TYPES, XML_TYPES, FetchResult
 from shared.keys import Keys
 from shared.messages import ProcessUrl, TaskName
 from shared.robots import Robots
-from shared.seen import forget, mark_new, url_key_hash
+from shared.seen import forget, mark_new, mark_new_many, url_key_hash
 from shared.urls import url_origin
 
 log = structlog.get_logger(__name__)
@@ -122,11 +122,19 @@ def crawl_listing(
     out = ListingResult("enqueued", children=children, truncated=listing.truncated)
     if listing.truncated:
         out.reason = Reason.TOO_MANY_ENTRIES
-    for link in listing.links:
-        if enqueue_if_new(r, keys, sender, source, link, options.seen_ttl_seconds):
-            out.new_urls.append(link.url)
-        else:
-            out.duplicates += 1
+    fresh = mark_new_many(r, keys, [link.url for link in listing.links], options.seen_ttl_seconds)
+    new_links = [link for link, is_new in zip(listing.links, fresh, strict=True) if is_new]
+    out.duplicates = len(listing.links) - len(new_links)
+    for i, link in enumerate(new_links):
+        try:
+            send_process_url(sender, source, link)
+        except Exception:
+            # Not sent: release this URL and the ones not yet sent, so a later poll
+            # claims them again instead of losing them.
+            for unsent in new_links[i:]:
+                forget(r, keys, unsent.url)
+            raise
+        out.new_urls.append(link.url)
     if out.new_urls:
         r.hincrby(keys.source_state(source.id), "round_new", len(out.new_urls))
     _save_state(r, state_key, result, digest, children)
@@ -159,12 +167,7 @@ def _save_state(
     pipe.execute()
 
 
-def enqueue_if_new(
-    r: redis.Redis, keys: Keys, sender: TaskSender, source: Source, link: Link, ttl: float
-) -> bool:
-    """Claim the URL in the seen-set and send it to the worker; False if already seen."""
-    if not mark_new(r, keys, link.url, ttl):
-        return False
+def send_process_url(sender: TaskSender, source: Source, link: Link) -> None:
     message = ProcessUrl(
         url=link.url,
         source_id=source.id,
@@ -172,8 +175,17 @@ def enqueue_if_new(
         feed_published_at=link.published_at,
         feed_title=link.title[:1000] if link.title else None,
     )
+    sender.send_task(TaskName.PROCESS_URL, kwargs=message.model_dump(mode="json"))
+
+
+def enqueue_if_new(
+    r: redis.Redis, keys: Keys, sender: TaskSender, source: Source, link: Link, ttl: float
+) -> bool:
+    """Claim one URL in the seen-set and send it to the worker; False if already seen."""
+    if not mark_new(r, keys, link.url, ttl):
+        return False
     try:
-        sender.send_task(TaskName.PROCESS_URL, kwargs=message.model_dump(mode="json"))
+        send_process_url(sender, source, link)
     except Exception:
         forget(r, keys, link.url)  # not sent: let the next poll claim it again
         raise
