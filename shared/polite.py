@@ -6,7 +6,8 @@
 2. robots.txt for the host comes from Redis, or is fetched once (taking a rate-limit slot);
    4xx means "no rules", 5xx or no answer means "wait and retry" (RFC 9309);
 3. a disallowed URL raises ``PermanentError(DISALLOWED_BY_ROBOTS)``;
-4. a slot is taken from the shared per-host limit (rate, or robots Crawl-delay if slower);
+4. a slot is taken from the shared per-host limit: the source's configured rate for the
+   host if the crawler set one, else ``default_rate``; never faster than Crawl-delay;
    when none is free, ``RetryableError(RATE_LIMITED, retry_after=wait)``: the caller's task
    retries with that countdown - delayed, never dropped, never spinning;
 5. 429/503 with Retry-After push the whole host back for every process.
@@ -36,8 +37,10 @@ def agent_token(options: FetchOptions) -> str:
     return options.user_agent.split("/", 1)[0].split(" ", 1)[0].lower()
 
 
-def _take_slot(r: redis.Redis, keys: Keys, host: str, interval: float) -> None:
-    wait = acquire_slot(r, keys, host, interval)
+def _take_slot(
+    r: redis.Redis, keys: Keys, host: str, interval: float, floor: float | None = None
+) -> None:
+    wait = acquire_slot(r, keys, host, interval, floor_seconds=floor or 0.0)
     if wait > 0:
         raise RetryableError(Reason.RATE_LIMITED, f"host {host} busy", retry_after=wait)
 
@@ -114,7 +117,7 @@ def polite_fetch(
     agent = agent_token(options)
     if not is_allowed(robots, agent, url):
         raise PermanentError(Reason.DISALLOWED_BY_ROBOTS, url[:300])
-    _take_slot(r, keys, host, interval_for(default_rate, crawl_delay(robots, agent)))
+    _take_slot(r, keys, host, interval_for(default_rate), crawl_delay(robots, agent))
     try:
         return fetch(client, url, options, **fetch_kwargs)
     except RetryableError as exc:

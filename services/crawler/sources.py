@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.urls import normalize_url
+from shared.urls import normalize_url, url_host
 
 
 class Source(BaseModel):
@@ -72,6 +72,12 @@ class SourcesFile(BaseModel):
         if dupes:
             raise ValueError(f"duplicate source ids: {sorted(dupes)}")
         return self
+
+
+def source_hosts(source: Source) -> set[str]:
+    """Every host (politeness key) a source's polls fetch from."""
+    urls = (source.home_url, *source.feeds, *source.sitemaps, *source.sections)
+    return {url_host(u) for u in urls}
 
 
 def parse_sources(text: str) -> dict[str, Source]:

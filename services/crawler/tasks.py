@@ -28,7 +28,7 @@ from services.crawler.crawl import (
 )
 from services.crawler.listings import ListingKind
 from services.crawler.schedule import PollBounds
-from services.crawler.sources import Source, load_sources
+from services.crawler.sources import Source, load_sources, source_hosts
 from shared.celery_app import MAX_COUNTDOWN_SECONDS, create_app
 from shared.clients import make_redis
 from shared.errors import PermanentError, Reason, RetryableError
@@ -37,6 +37,7 @@ from shared.keys import Keys
 from shared.messages import PollSource, Queue, TaskName
 from shared.outcomes import record_outcome
 from shared.polite import get_robots, polite_fetch
+from shared.politeness import set_host_interval
 from shared.robots import Robots
 from shared.settings import get_settings
 
@@ -112,6 +113,12 @@ def poll_source(source_id: str) -> int:
                        reason=Reason.BACKPRESSURE, source_id=source_id)  # fmt: skip
         return 0
     interval = start_round(r, keys, source, _bounds(source), now)
+    if source.rate_per_second:
+        # The source's own rate becomes its hosts' limit for every process, the worker's
+        # article fetches included, until a while after the source stops being polled.
+        ttl = max(86400.0, 2 * _bounds(source).max_seconds)
+        for host in source_hosts(source):
+            set_host_interval(r, keys, host, source.rate_per_second, ttl)
     points = entry_points(source)
     for url, kind in points:
         _send_listing(source_id, url, kind, 0)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.keys import Keys
-from shared.politeness import acquire_slot, push_back
+from shared.politeness import acquire_slot, push_back, set_host_interval
 from shared.seen import forget, is_seen, mark_new, mark_new_many, url_key_hash
 
 pytestmark = pytest.mark.integration
@@ -56,3 +56,12 @@ def test_host_slots_are_spaced_and_pushed_back(redis_client: Any, unique_name: s
     assert 4.9 < acquire_slot(redis_client, keys, "ex.com", 0.5) <= 5.0
     push_back(redis_client, keys, "ex.com", 1.0)  # never moves the time backwards
     assert acquire_slot(redis_client, keys, "ex.com", 0.5) > 4.0
+
+
+def test_configured_host_rate_and_crawl_delay_floor(redis_client: Any, unique_name: str) -> None:
+    keys = Keys(unique_name)
+    set_host_interval(redis_client, keys, "slow.example", 0.5, 60)  # 0.5 req/s -> 2 s
+    assert acquire_slot(redis_client, keys, "slow.example", 0.1) == 0.0
+    assert 1.9 < acquire_slot(redis_client, keys, "slow.example", 0.1) <= 2.0
+    assert acquire_slot(redis_client, keys, "delay.example", 0.1, floor_seconds=3.0) == 0.0
+    assert 2.9 < acquire_slot(redis_client, keys, "delay.example", 0.1) <= 3.0
