@@ -79,8 +79,13 @@ def get_robots(
     )
     status, text = "ok", ""
     try:
-        result = fetch(client, url_origin(url) + "/robots.txt", robots_options,
-                       accept="text/plain,*/*;q=0.5", content_types=None)  # fmt: skip
+        result = fetch(
+            client,
+            url_origin(url) + "/robots.txt",
+            robots_options,
+            accept="text/plain,*/*;q=0.5",
+            content_types=None,
+        )
         text = result.content.decode(result.charset or "utf-8", errors="replace")
     except PermanentError as exc:
         if exc.reason in (Reason.PRIVATE_ADDRESS, Reason.BAD_SCHEME, Reason.BAD_URL):

@@ -64,9 +64,14 @@ def acquire_slot(
     floor_us = int(floor_seconds * 1_000_000)
     ttl_ms = max(_MIN_TTL_MS, int(max(interval_seconds, floor_seconds) * 2000))
     wait_us = r.eval(
-        _ACQUIRE, 2, keys.host_next_slot(host), keys.host_interval(host), interval_us, ttl_ms,
+        _ACQUIRE,
+        2,
+        keys.host_next_slot(host),
+        keys.host_interval(host),
+        interval_us,
+        ttl_ms,
         floor_us,
-    )  # fmt: skip
+    )
     return int(wait_us) / 1_000_000
 
 

@@ -148,15 +148,26 @@ def _worker_args(
     extra_args: Sequence[str],
 ) -> list[str]:
     return [
-        sys.executable, "-m", "celery", "-A", app_module, "worker",
-        "-Q", ",".join(queues),
-        "--loglevel", "INFO",
-        "-n", f"{node}@%h",
-        "--concurrency", str(concurrency),
-        "--pool", pool,
-        "--without-mingle", "--without-gossip",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        app_module,
+        "worker",
+        "-Q",
+        ",".join(queues),
+        "--loglevel",
+        "INFO",
+        "-n",
+        f"{node}@%h",
+        "--concurrency",
+        str(concurrency),
+        "--pool",
+        pool,
+        "--without-mingle",
+        "--without-gossip",
         *extra_args,
-    ]  # fmt: skip
+    ]
 
 
 def _wait_ready(
@@ -244,9 +255,15 @@ def celery_worker(
     the with-block raises. Stopped with SIGTERM (warm shutdown), SIGKILL after 10 s.
     """
     with celery_workers(
-        app_module, queues, env, count=1, concurrency=concurrency, pool=pool,
-        extra_args=extra_args, name=name,
-    ) as procs:  # fmt: skip
+        app_module,
+        queues,
+        env,
+        count=1,
+        concurrency=concurrency,
+        pool=pool,
+        extra_args=extra_args,
+        name=name,
+    ) as procs:
         yield procs[0]
 
 

@@ -31,6 +31,7 @@ from shared.errors import Reason
 from shared.fetch import FEED_ACCEPT, HTML_TYPES, XML_TYPES, FetchResult
 from shared.keys import Keys
 from shared.messages import ProcessUrl, TaskName
+from shared.outcomes import record_outcome
 from shared.robots import Robots
 from shared.seen import forget, mark_new, mark_new_many, url_key_hash
 from shared.urls import url_origin
@@ -41,6 +42,7 @@ log = structlog.get_logger(__name__)
 Fetcher = Callable[..., FetchResult]
 
 LISTING_STATE_TTL = 7 * 24 * 3600
+STAGE = "crawl"
 MAX_SITEMAP_DEPTH = 2
 
 
@@ -64,6 +66,56 @@ class ListingResult:
 
 def extract_queue_depth(r: redis.Redis, keys: Keys) -> int:
     return int(r.llen(keys.extract_queue()))
+
+
+def record_listing(
+    r: redis.Redis,
+    keys: Keys,
+    result: ListingResult,
+    url: str,
+    kind: str,
+) -> None:
+    """One outcome event (and counter) for the listing, one per newly enqueued URL."""
+    if result.reason is Reason.TOO_MANY_ENTRIES:
+        record_outcome(
+            r,
+            keys,
+            "listing_truncated",
+            stage=STAGE,
+            outcome="truncated",
+            reason=Reason.TOO_MANY_ENTRIES,
+            url=url,
+            kind=kind,
+        )
+    if result.outcome == "enqueued":
+        record_outcome(
+            r,
+            keys,
+            "listing_crawled",
+            stage=STAGE,
+            outcome="crawled",
+            url=url,
+            kind=kind,
+            new=len(result.new_urls),
+            duplicates=result.duplicates,
+            children=len(result.children),
+        )
+        for new_url in result.new_urls:
+            record_outcome(
+                r, keys, "url_enqueued", stage="enqueue", outcome="enqueued", url=new_url
+            )
+    else:  # unchanged is the normal quiet case, backpressure a warning
+        reason = None if result.reason is Reason.UNCHANGED else result.reason
+        record_outcome(
+            r,
+            keys,
+            "listing_skipped",
+            stage=STAGE,
+            outcome=result.outcome,
+            reason=reason,
+            url=url,
+            kind=kind,
+        )
 
 
 def _content_hash(content: bytes) -> str:

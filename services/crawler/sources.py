@@ -88,5 +88,12 @@ def parse_sources(text: str) -> dict[str, Source]:
     return {s.id: s for s in SourcesFile.model_validate(data).sources}
 
 
+class SourcesError(ValueError):
+    """The sources file is missing, not YAML, or not a valid list of sources."""
+
+
 def load_sources(path: Path) -> dict[str, Source]:
-    return parse_sources(path.read_text(encoding="utf-8"))
+    try:
+        return parse_sources(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, yaml.YAMLError, ValueError) as exc:
+        raise SourcesError(f"{path}: {exc}") from exc

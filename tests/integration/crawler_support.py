@@ -121,32 +121,48 @@ class InProcessCrawler:
 
         return self._patiently(
             lambda: polite_fetch(
-                self.client, self.r, self.keys, url, self.options,
+                self.client,
+                self.r,
+                self.keys,
+                url,
+                self.options,
                 robots_ttl=self.settings.robots_ttl_seconds,
-                default_rate=self.settings.host_rate_per_second, **kw,
+                default_rate=self.settings.host_rate_per_second,
+                **kw,
             )
-        )  # fmt: skip
+        )
 
     def robots(self, url: str) -> Any:
         from shared.polite import get_robots
 
         return self._patiently(
             lambda: get_robots(
-                self.client, self.r, self.keys, url, self.options,
+                self.client,
+                self.r,
+                self.keys,
+                url,
+                self.options,
                 robots_ttl=self.settings.robots_ttl_seconds,
                 default_rate=self.settings.host_rate_per_second,
             )
-        )  # fmt: skip
+        )
 
     def listing(self, source: Any, url: str, kind: str, depth: int = 0) -> Any:
         from services.crawler.crawl import crawl_listing
         from services.crawler.listings import ListingKind
 
         return crawl_listing(
-            r=self.r, keys=self.keys, fetcher=self.fetch, robots_for=self.robots,
-            sender=self.sender, source=source, url=url, kind=ListingKind(kind),
-            options=self.crawl_options, depth=depth,
-        )  # fmt: skip
+            r=self.r,
+            keys=self.keys,
+            fetcher=self.fetch,
+            robots_for=self.robots,
+            sender=self.sender,
+            source=source,
+            url=url,
+            kind=ListingKind(kind),
+            options=self.crawl_options,
+            depth=depth,
+        )
 
     def close(self) -> None:
         self.client.close()
