@@ -326,7 +326,7 @@ def _finish(
         raise RetryableError(Reason.TIMEOUT, "HTTP 408")
     if status >= 400:
         raise PermanentError(Reason.HTTP_4XX, f"HTTP {status}")
-    if status != 200 and not 200 <= status < 300:
+    if not 200 <= status < 300:
         raise PermanentError(Reason.HTTP_4XX, f"unexpected HTTP {status}")
     if not _type_allowed(mime, content_types):
         raise PermanentError(Reason.NOT_HTML, f"content-type {mime}"[:200])

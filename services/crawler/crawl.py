@@ -33,7 +33,7 @@ from shared.keys import Keys
 from shared.messages import ProcessUrl, TaskName
 from shared.outcomes import record_outcome
 from shared.robots import Robots
-from shared.seen import forget, mark_new, mark_new_many, url_key_hash
+from shared.seen import forget, mark_new_many, url_key_hash
 from shared.urls import url_origin
 
 log = structlog.get_logger(__name__)
@@ -51,7 +51,6 @@ class CrawlOptions:
     seen_ttl_seconds: float
     extract_queue_max: int
     max_listing_entries: int
-    poll_bounds: PollBounds
 
 
 @dataclass
@@ -148,8 +147,8 @@ def crawl_listing(
         return ListingResult("backpressure", reason=Reason.BACKPRESSURE)
     state_key = keys.listing(url_key_hash(url))
     state: dict[str, str] = r.hgetall(state_key)
-    # Conditional GET only when we still know the listing's children: a home page or a
-    # sitemap index that has not changed still fans out to its feeds and child sitemaps.
+    # Conditional GET. An unchanged home page or sitemap index still fans out to the feeds
+    # and child sitemaps remembered with its validators: those change more often.
     result = fetcher(
         url,
         etag=state.get("etag") or None,
@@ -157,6 +156,7 @@ def crawl_listing(
         **_fetch_kwargs(kind),
     )
     if result.not_modified:
+        r.expire(state_key, LISTING_STATE_TTL)
         return ListingResult("unchanged", children=_children(state), reason=Reason.UNCHANGED)
     digest = _content_hash(result.content)
     if digest == state.get("hash"):
@@ -228,20 +228,6 @@ def send_process_url(sender: TaskSender, source: Source, link: Link) -> None:
         feed_title=link.title[:1000] if link.title else None,
     )
     sender.send_task(TaskName.PROCESS_URL, kwargs=message.model_dump(mode="json"))
-
-
-def enqueue_if_new(
-    r: redis.Redis, keys: Keys, sender: TaskSender, source: Source, link: Link, ttl: float
-) -> bool:
-    """Claim one URL in the seen-set and send it to the worker; False if already seen."""
-    if not mark_new(r, keys, link.url, ttl):
-        return False
-    try:
-        send_process_url(sender, source, link)
-    except Exception:
-        forget(r, keys, link.url)  # not sent: let the next poll claim it again
-        raise
-    return True
 
 
 def discover(

@@ -88,12 +88,11 @@ def _bounds(source: Source) -> PollBounds:
     )
 
 
-def _options(source: Source) -> CrawlOptions:
+def _options() -> CrawlOptions:
     return CrawlOptions(
         seen_ttl_seconds=settings.seen_ttl_days * 86400,
         extract_queue_max=settings.extract_queue_max,
         max_listing_entries=settings.max_listing_entries,
-        poll_bounds=_bounds(source),
     )
 
 
@@ -199,7 +198,7 @@ def fetch_listing(self: Task, source_id: str, url: str, kind: str, depth: int = 
             source=source,
             url=url,
             kind=ListingKind(kind),
-            options=_options(source),
+            options=_options(),
             depth=depth,
         )
     except RetryableError as exc:

@@ -87,7 +87,6 @@ class InProcessCrawler:
 
     def __init__(self, settings: Settings, r: redis.Redis) -> None:
         from services.crawler.crawl import CrawlOptions
-        from services.crawler.schedule import PollBounds
         from shared.celery_app import create_app
         from shared.fetch import FetchOptions, make_http_client
 
@@ -101,7 +100,6 @@ class InProcessCrawler:
             seen_ttl_seconds=settings.seen_ttl_days * 86400,
             extract_queue_max=settings.extract_queue_max,
             max_listing_entries=settings.max_listing_entries,
-            poll_bounds=PollBounds(settings.poll_min_seconds, settings.poll_max_seconds),
         )
 
     def _patiently(self, call: Callable[[], Any]) -> Any:
