@@ -66,19 +66,25 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
     return predicate()
 
 
-def wait_quiet(value: Callable[[], Any], quiet: float, timeout: float) -> Any:
-    """Wait until ``value()`` stops changing for ``quiet`` seconds; return the last value."""
+def crawl_settled(r: redis.Redis, keys: Keys) -> bool:
+    """No crawler task waiting in the crawl queue or held by a worker (unacked, incl. ETA)."""
+    prefix = f"{keys.prefix}:celery:"
+    return not r.llen(prefix + "crawl") and not r.hlen(prefix + "unacked")
+
+
+def wait_settled(r: redis.Redis, keys: Keys, timeout: float, stable: float = 0.5) -> bool:
+    """Wait until the crawl has settled and stays settled for ``stable`` seconds."""
     deadline = time.monotonic() + timeout
-    last = value()
-    since = time.monotonic()
+    since: float | None = None
     while time.monotonic() < deadline:
-        time.sleep(0.1)
-        now = value()
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            break
-    return last
+        if crawl_settled(r, keys):
+            since = since or time.monotonic()
+            if time.monotonic() - since >= stable:
+                return True
+        else:
+            since = None
+        time.sleep(0.05)
+    return False
 
 
 class InProcessCrawler:

@@ -14,7 +14,7 @@ from tests.integration.crawler_support import (
     CRAWLER_APP,
     crawler_settings,
     queued_urls,
-    wait_quiet,
+    wait_settled,
     write_sources,
 )
 from tests.service_processes import celery_worker, settings_env
@@ -35,11 +35,8 @@ def test_discovery_from_home_page_finds_feed_and_sitemap(
         create_app("test-sender", settings).send_task(
             TaskName.POLL_SOURCE, kwargs={"source_id": "dala"}
         )
-        urls, _ = wait_quiet(
-            lambda: (sorted(queued_urls(redis_client, keys)), len(fixture_site.access_log)),
-            quiet=2.0,
-            timeout=30,
-        )
+        assert wait_settled(redis_client, keys, timeout=30)
+        urls = sorted(queued_urls(redis_client, keys))
     assert urls == sorted(a.url for a in fixture_site.articles)
     fetched = {
         e.path.split("?")[0]
@@ -68,9 +65,6 @@ def test_site_without_feed_or_sitemap_is_crawled_through_sections(
         create_app("test-sender", settings).send_task(
             TaskName.POLL_SOURCE, kwargs={"source_id": "plain"}
         )
-        urls, _ = wait_quiet(
-            lambda: (sorted(queued_urls(redis_client, keys)), len(fixture_site.access_log)),
-            quiet=2.0,
-            timeout=30,
-        )
+        assert wait_settled(redis_client, keys, timeout=30)
+        urls = sorted(queued_urls(redis_client, keys))
     assert urls == sorted(a.url for a in fixture_site.plain_articles)
