@@ -17,6 +17,7 @@ import ipaddress
 import socket
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -245,8 +246,13 @@ def fetch(
     last_modified: str | None = None,
     accept: str = "text/html,application/xhtml+xml",
     content_types: tuple[str, ...] | None = HTML_TYPES,
+    before_hop: Callable[[str], None] | None = None,
 ) -> FetchResult:
-    """GET ``url`` safely; see the module docstring. ``content_types=None`` accepts any type."""
+    """GET ``url`` safely; see the module docstring. ``content_types=None`` accepts any type.
+
+    ``before_hop(url)`` runs before each redirect hop is requested (``polite_fetch`` checks
+    robots.txt and the rate limit of a new host there); it may raise to stop the fetch.
+    """
     deadline = time.monotonic() + options.total_timeout
     headers = {"Accept": accept}
     if etag:
@@ -255,8 +261,10 @@ def fetch(
         headers["If-Modified-Since"] = last_modified
     current = url
     visited: set[str] = set()
-    for _hop in range(options.max_redirects + 1):
+    for hop in range(options.max_redirects + 1):
         check_host(current, options)
+        if hop and before_hop is not None:
+            before_hop(current)
         visited.add(current)
         try:
             with client.stream("GET", current, headers=headers) as response:

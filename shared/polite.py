@@ -123,8 +123,25 @@ def polite_fetch(
     if not is_allowed(robots, agent, url):
         raise PermanentError(Reason.DISALLOWED_BY_ROBOTS, url[:300])
     _take_slot(r, keys, host, interval_for(default_rate), crawl_delay(robots, agent))
+
+    requested = [host]  # the host of the last request: a 429 pushes back that one
+
+    def before_hop(hop_url: str) -> None:
+        # A redirect to another host is a request to that host: its robots.txt and its
+        # rate limit apply too. (Same-host hops ride on the slot already taken.)
+        hop_host = url_host(hop_url)
+        requested.append(hop_host)
+        if hop_host == host:
+            return
+        hop_robots = get_robots(
+            client, r, keys, hop_url, options, robots_ttl=robots_ttl, default_rate=default_rate
+        )
+        if not is_allowed(hop_robots, agent, hop_url):
+            raise PermanentError(Reason.DISALLOWED_BY_ROBOTS, hop_url[:300])
+        _take_slot(r, keys, hop_host, interval_for(default_rate), crawl_delay(hop_robots, agent))
+
     try:
-        return fetch(client, url, options, **fetch_kwargs)
+        return fetch(client, url, options, before_hop=before_hop, **fetch_kwargs)
     except RetryableError as exc:
-        _pushing_back(r, keys, host, exc)
+        _pushing_back(r, keys, requested[-1], exc)
         raise
