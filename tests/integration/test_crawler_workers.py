@@ -15,6 +15,7 @@ from shared.messages import Queue, TaskName
 from tests.integration.crawler_support import (
     CRAWLER_APP,
     crawler_settings,
+    queue_messages,
     queued_urls,
     wait_for,
     wait_settled,
@@ -83,6 +84,9 @@ def test_four_processes_share_the_per_host_limit(
         t0 = ours()[0]
         time.sleep(max(0.0, t0 + window + 0.5 - time.time()))
         times = [t for t in ours() if t0 <= t < t0 + window]
+    # Retried (rate-limited) listings went back to the crawl queue, not the extract queue.
+    extract_tasks = {m["task"] for m in queue_messages(redis_client, Keys(settings.redis_prefix))}
+    assert extract_tasks <= {TaskName.PROCESS_URL}, extract_tasks
     # The limit allows one request every 1/rate s: rate*window (+1 for the first) in 10 s.
     assert len(times) <= rate * window + 1, times
     assert len(times) >= rate * window * 0.5, f"too slow: {len(times)} requests in {window}s"
