@@ -6,6 +6,7 @@ Counting outcomes is then one ``HGETALL`` (``make status``) or one Kibana query 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import redis
@@ -28,15 +29,36 @@ def record_outcome(
     **fields: Any,
 ) -> None:
     """Log ``event`` with its outcome and bump ``stage:outcome[:reason]`` in Redis."""
-    if reason is None:
-        log.info(event, outcome=outcome, **fields)
-    else:
-        log.warning(event, outcome=outcome, reason=str(reason), **fields)
-    counter = f"{stage}:{outcome}" + (f":{reason}" if reason else "")
-    try:
-        r.hincrby(keys.counters, counter, 1)
-    except redis.RedisError as exc:  # a counter is not worth failing the item for
-        log.warning("counter_failed", counter=counter, error=str(exc)[:200])
+    tally = OutcomeTally(r, keys, stage)
+    tally.record(event, outcome=outcome, reason=reason, **fields)
+    tally.flush()
+
+
+class OutcomeTally:
+    """Outcomes of a batch: one log event per item, counters written in one round trip."""
+
+    def __init__(self, r: redis.Redis, keys: Keys, stage: str) -> None:
+        self._r, self._keys, self._stage = r, keys, stage
+        self._counts: Counter[str] = Counter()
+
+    def record(self, event: str, *, outcome: str, reason: Reason | None = None, **fields: Any) -> None:
+        if reason is None:
+            log.info(event, outcome=outcome, **fields)
+        else:
+            log.warning(event, outcome=outcome, reason=str(reason), **fields)
+        self._counts[f"{self._stage}:{outcome}" + (f":{reason}" if reason else "")] += 1
+
+    def flush(self) -> None:
+        if not self._counts:
+            return
+        try:
+            pipe = self._r.pipeline(transaction=False)
+            for counter, n in self._counts.items():
+                pipe.hincrby(self._keys.counters, counter, n)
+            pipe.execute()
+        except redis.RedisError as exc:  # a counter is not worth failing the items for
+            log.warning("counter_failed", counters=dict(self._counts), error=str(exc)[:200])
+        self._counts.clear()
 
 
 def read_counters(r: redis.Redis, keys: Keys) -> dict[str, int]:

@@ -69,9 +69,7 @@ def get_robots(
         if entry["status"] == "unreachable":
             ttl = r.ttl(key)
             wait = float(ttl) if isinstance(ttl, int) and ttl > 0 else ROBOTS_UNREACHABLE_SECONDS
-            raise RetryableError(
-                Reason.HTTP_5XX, f"robots.txt of {host} unreachable", retry_after=wait
-            )
+            raise RetryableError(Reason.HTTP_5XX, f"robots.txt of {host} unreachable", retry_after=wait)
         return parse_robots(entry.get("text", ""))
     _take_slot(r, keys, host, interval_for(default_rate))
     robots_options = dataclasses.replace(
@@ -95,9 +93,7 @@ def get_robots(
         _pushing_back(r, keys, host, exc)
         wait = max(exc.retry_after or 0.0, ROBOTS_UNREACHABLE_SECONDS)
         r.set(key, json.dumps({"status": "unreachable"}), ex=int(wait))
-        raise RetryableError(
-            exc.reason, f"robots.txt of {host}: {exc.detail}", retry_after=wait
-        ) from exc
+        raise RetryableError(exc.reason, f"robots.txt of {host}: {exc.detail}", retry_after=wait) from exc
     r.set(key, json.dumps({"status": status, "text": text}), ex=max(1, int(robots_ttl)))
     return parse_robots(text)
 
@@ -116,9 +112,7 @@ def polite_fetch(
     """``fetch`` behind robots.txt and the shared per-host rate limit (see module docstring)."""
     check_host(url, options)
     host = url_host(url)
-    robots = get_robots(
-        client, r, keys, url, options, robots_ttl=robots_ttl, default_rate=default_rate
-    )
+    robots = get_robots(client, r, keys, url, options, robots_ttl=robots_ttl, default_rate=default_rate)
     agent = agent_token(options)
     if not is_allowed(robots, agent, url):
         raise PermanentError(Reason.DISALLOWED_BY_ROBOTS, url[:300])

@@ -15,7 +15,6 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
-
 class LogFormat(StrEnum):
     JSON = "json"
     CONSOLE = "console"
@@ -71,6 +70,7 @@ class Settings(BaseSettings):
     bulk_max_bytes: int = Field(5_000_000, description="Split bulk requests above this size.")
     bulk_flush_seconds: float = Field(1.0, description="Flush a partial batch after this long.")
     index_retry_max: int = Field(20, description="Requeues of a document while Elasticsearch is down.")
+    index_backoff_max_seconds: float = Field(60.0, description="Longest wait between two requeues.")
 
     # --- celery -------------------------------------------------------------
     task_soft_time_limit: int = Field(60, description="Seconds before a task is asked to stop.")

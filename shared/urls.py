@@ -24,9 +24,7 @@ _TRACKING_PARAM = re.compile(
 
 
 def _strip_tracking(query: str) -> str:
-    pairs = [
-        (k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not _TRACKING_PARAM.match(k)
-    ]
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not _TRACKING_PARAM.match(k)]
     return urlencode(sorted(pairs), doseq=True)
 
 
@@ -189,9 +187,7 @@ def looks_like_navigation(url: str) -> bool:
     segments = [s for s in path.lower().split("/") if s]
     if not segments:
         return True  # the front page
-    if _ASSET_EXT.search(path) or _PAGINATION.search(
-        path + ("?" + parts.query if parts.query else "")
-    ):
+    if _ASSET_EXT.search(path) or _PAGINATION.search(path + ("?" + parts.query if parts.query else "")):
         return True
     if any(seg in _NAV_PARENTS for seg in segments[:-1]) or segments[-1] in _NAV_SEGMENTS:
         return True

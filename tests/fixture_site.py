@@ -84,11 +84,7 @@ class AccessLog:
 
     def entries(self, *, since: float = 0.0, server: str | None = None) -> list[Access]:
         with self._lock:
-            return [
-                e
-                for e in self._entries
-                if e.time >= since and (server is None or e.server == server)
-            ]
+            return [e for e in self._entries if e.time >= since and (server is None or e.server == server)]
 
     def paths(self, *, since: float = 0.0, server: str | None = None) -> list[str]:
         return [e.path for e in self.entries(since=since, server=server)]
@@ -112,9 +108,7 @@ class Site:
     stop_event: threading.Event = field(default_factory=threading.Event)
     # (server, path) -> (status, headers, body): lets a test change a page for a while;
     # use ``site.override(...)`` so it is removed afterwards.
-    overrides: dict[tuple[str, str], tuple[int, dict[str, str], bytes]] = field(
-        default_factory=dict
-    )
+    overrides: dict[tuple[str, str], tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -222,9 +216,7 @@ def _make_handler(site: Site, server_name: str, root: Path) -> type[BaseHTTPRequ
                 )
             )
 
-        def _send(
-            self, status: int, body: bytes = b"", headers: dict[str, str] | None = None
-        ) -> None:
+        def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
             self._log(status)
             self.send_response(status)
             hdrs = {"Content-Length": str(len(body))} | (headers or {})
@@ -270,9 +262,7 @@ def _make_handler(site: Site, server_name: str, root: Path) -> type[BaseHTTPRequ
             if target.suffix in {".html", ".xml", ".txt", ""}:
                 body = body.replace(b"{{BASE}}", base.encode())
             etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-            ctype = _SPECIAL_TYPES.get(path) or _CONTENT_TYPES.get(
-                target.suffix, "application/octet-stream"
-            )
+            ctype = _SPECIAL_TYPES.get(path) or _CONTENT_TYPES.get(target.suffix, "application/octet-stream")
             headers = {"Content-Type": ctype, "ETag": etag, "Last-Modified": LAST_MODIFIED}
             inm = self.headers.get("If-None-Match")
             ims = self.headers.get("If-Modified-Since")

@@ -254,9 +254,7 @@ def entry_points(source: Source) -> list[tuple[str, ListingKind]]:
     )
 
 
-def start_round(
-    r: redis.Redis, keys: Keys, source: Source, bounds: PollBounds, now: float
-) -> float:
+def start_round(r: redis.Redis, keys: Keys, source: Source, bounds: PollBounds, now: float) -> float:
     """Close the previous round (adapt the interval to its yield) and schedule the next."""
     key = keys.source_state(source.id)
     pipe = r.pipeline()
@@ -264,9 +262,7 @@ def start_round(
     pipe.hget(key, "round_new")
     pipe.hset(key, "round_new", 0)
     interval_raw, new_raw, _ = pipe.execute()
-    interval = next_interval(
-        float(interval_raw) if interval_raw else None, int(new_raw or 0), bounds
-    )
+    interval = next_interval(float(interval_raw) if interval_raw else None, int(new_raw or 0), bounds)
     pipe = r.pipeline()
     pipe.hset(key, mapping={"interval": interval, "last_poll": now})
     pipe.zadd(keys.sources_due, {source.id: now + interval})

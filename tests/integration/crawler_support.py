@@ -23,9 +23,7 @@ def write_sources(path: Path, sources: list[dict[str, Any]]) -> Path:
     return path
 
 
-def crawler_settings(
-    make_settings: Callable[..., Settings], sources_file: Path, **over: Any
-) -> Settings:
+def crawler_settings(make_settings: Callable[..., Settings], sources_file: Path, **over: Any) -> Settings:
     values: dict[str, Any] = {
         "sources_file": sources_file,
         "host_rate_per_second": 50.0,
@@ -52,9 +50,7 @@ def queue_messages(r: redis.Redis, keys: Keys, queue: str = "extract") -> list[d
 
 
 def queued_urls(r: redis.Redis, keys: Keys) -> list[str]:
-    return [
-        m["kwargs"]["url"] for m in queue_messages(r, keys) if m["task"] == "worker.process_url"
-    ]
+    return [m["kwargs"]["url"] for m in queue_messages(r, keys) if m["task"] == "worker.process_url"]
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:

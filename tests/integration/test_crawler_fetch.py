@@ -77,9 +77,7 @@ def test_hostile_routes_fail_with_their_reason(
         assert err.value.retry_after == 2.0  # type: ignore[attr-defined]
 
 
-def test_sitemap_without_length_is_cut_while_streaming(
-    fixture_site: Any, client: httpx.Client
-) -> None:
+def test_sitemap_without_length_is_cut_while_streaming(fixture_site: Any, client: httpx.Client) -> None:
     with pytest.raises(PermanentError) as err:
         fetch(client, fixture_site.url(HOSTILE["huge_sitemap"]), OPTIONS, content_types=XML_TYPES)
     assert err.value.reason is Reason.OVERSIZED
@@ -91,9 +89,7 @@ def test_polite_fetch_honours_robots_and_caches_it(
     keys = Keys(unique_name)
     kw = {"robots_ttl": 60.0, "default_rate": 100.0}
     with pytest.raises(PermanentError) as err:
-        polite_fetch(
-            client, redis_client, keys, fixture_site.url(HOSTILE["disallowed"]), OPTIONS, **kw
-        )
+        polite_fetch(client, redis_client, keys, fixture_site.url(HOSTILE["disallowed"]), OPTIONS, **kw)
     assert err.value.reason is Reason.DISALLOWED_BY_ROBOTS
     assert redis_client.ttl(keys.robots(fixture_site.host)) > 0
     robots_requests = len([e for e in fixture_site.access_log if e.path == "/robots.txt"])
@@ -113,10 +109,7 @@ def test_polite_fetch_waits_for_the_host_slot(
     assert err.value.reason is Reason.RATE_LIMITED
     assert 0 < err.value.retry_after <= 0.5  # type: ignore[operator]
     time.sleep(err.value.retry_after)  # type: ignore[arg-type]
-    assert (
-        polite_fetch(client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, **kw).status
-        == 200
-    )
+    assert polite_fetch(client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, **kw).status == 200
 
 
 def test_429_pushes_the_whole_host_back(
@@ -126,9 +119,7 @@ def test_429_pushes_the_whole_host_back(
     kw = {"robots_ttl": 60.0, "default_rate": 100.0}
     redis_client.set(keys.robots(fixture_site.host), '{"status": "allow_all", "text": ""}', ex=60)
     with pytest.raises(RetryableError) as err:
-        polite_fetch(
-            client, redis_client, keys, fixture_site.url(HOSTILE["rate_limited"]), OPTIONS, **kw
-        )
+        polite_fetch(client, redis_client, keys, fixture_site.url(HOSTILE["rate_limited"]), OPTIONS, **kw)
     assert err.value.reason is Reason.RATE_LIMITED and err.value.detail == "HTTP 429"
     with pytest.raises(RetryableError) as busy:
         polite_fetch(client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, **kw)
@@ -169,9 +160,7 @@ def test_crawl_delay_slows_the_host(
     kw = {"robots_ttl": 60.0, "default_rate": 100.0}
     robots = b"User-agent: *\nCrawl-delay: 1.5\n"
     with (
-        fixture_site.override(
-            "/robots.txt", 200, robots, {"Content-Type": "text/plain"}, server="plain"
-        ),
+        fixture_site.override("/robots.txt", 200, robots, {"Content-Type": "text/plain"}, server="plain"),
         pytest.raises(RetryableError),
     ):
         polite_fetch(client, redis_client, keys, fixture_site.plain_articles[0].url, OPTIONS, **kw)

@@ -18,9 +18,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def crawler(make_settings: Any, redis_client: Any) -> Iterator[InProcessCrawler]:
-    c = InProcessCrawler(
-        make_settings(host_rate_per_second=50.0, extract_queue_max=20), redis_client
-    )
+    c = InProcessCrawler(make_settings(host_rate_per_second=50.0, extract_queue_max=20), redis_client)
     yield c
     c.close()
 
@@ -37,9 +35,7 @@ def test_second_poll_of_unchanged_feed_is_conditional_and_enqueues_nothing(
     last = [e for e in fixture_site.access_log.entries() if e.path == "/rss.xml"][-1]
     assert last.status == 304 and "if-none-match" in last.headers
     assert "if-modified-since" in last.headers
-    assert sorted(queued_urls(redis_client, crawler.keys)) == sorted(
-        a.url for a in fixture_site.articles
-    )
+    assert sorted(queued_urls(redis_client, crawler.keys)) == sorted(a.url for a in fixture_site.articles)
 
 
 def test_unchanged_body_without_validators_is_caught_by_its_hash(
@@ -67,9 +63,7 @@ def test_backpressure_stops_enqueueing_and_loses_nothing(
     redis_client.delete(queue)  # the worker drains the queue
     resumed = crawler.listing(source, source.feeds[0], "feed")
     assert len(resumed.new_urls) == 8
-    assert sorted(queued_urls(redis_client, crawler.keys)) == sorted(
-        a.url for a in fixture_site.articles
-    )
+    assert sorted(queued_urls(redis_client, crawler.keys)) == sorted(a.url for a in fixture_site.articles)
 
 
 def test_sitemap_index_children_still_fan_out_when_index_unchanged(

@@ -58,16 +58,10 @@ def test_private_addresses_are_refused(url: str) -> None:
 
 
 def test_allow_list_by_host_and_cidr() -> None:
-    check_host(
-        "http://127.0.0.1:8080/", FetchOptions(user_agent="x", allowed_private_hosts=("127.0.0.1",))
-    )
-    check_host(
-        "http://10.1.2.3/", FetchOptions(user_agent="x", allowed_private_hosts=("10.0.0.0/8",))
-    )
+    check_host("http://127.0.0.1:8080/", FetchOptions(user_agent="x", allowed_private_hosts=("127.0.0.1",)))
+    check_host("http://10.1.2.3/", FetchOptions(user_agent="x", allowed_private_hosts=("10.0.0.0/8",)))
     with pytest.raises(PermanentError):
-        check_host(
-            "http://10.1.2.3/", FetchOptions(user_agent="x", allowed_private_hosts=("127.0.0.1",))
-        )
+        check_host("http://10.1.2.3/", FetchOptions(user_agent="x", allowed_private_hosts=("127.0.0.1",)))
 
 
 @pytest.mark.parametrize(

@@ -30,9 +30,7 @@ def test_rss_feed_items_with_dates_and_tracking_removed() -> None:
     first = listing.links[0]
     assert first.url == BASE + "/en/news/cis-intelligence-chiefs-samarqand-48731"  # no utm_*
     assert first.title == "CIS Intelligence Chiefs to Gather in Samarqand"
-    assert first.published_at is not None and first.published_at.isoformat().startswith(
-        "2025-10-16"
-    )
+    assert first.published_at is not None and first.published_at.isoformat().startswith("2025-10-16")
 
 
 def test_atom_feed_and_relative_links() -> None:
@@ -67,8 +65,7 @@ def test_feed_in_latin1_declared_encoding() -> None:
         (b"", Reason.BAD_FEED),
         (b"<html><body>not a feed</body></html>", Reason.BAD_FEED),
         (
-            b'<?xml version="1.0" encoding="utf-8"?>'
-            b"<rss><channel><title>\xff\xfe</title></channel></rss>",
+            b'<?xml version="1.0" encoding="utf-8"?><rss><channel><title>\xff\xfe</title></channel></rss>',
             Reason.BAD_FEED,
         ),
     ],

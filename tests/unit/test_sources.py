@@ -22,9 +22,7 @@ def test_example_sources_file_loads() -> None:
 
 
 def test_relative_urls_resolve_against_home() -> None:
-    s = parse_sources("- id: a\n  home_url: HTTPS://Ex.com/en/\n  sections: [news/, /politics/]\n")[
-        "a"
-    ]
+    s = parse_sources("- id: a\n  home_url: HTTPS://Ex.com/en/\n  sections: [news/, /politics/]\n")["a"]
     assert s.home_url == "https://ex.com/en/"
     assert s.sections == ("https://ex.com/en/news/", "https://ex.com/politics/")
     assert not s.needs_discovery

@@ -1,0 +1,140 @@
+"""Indexer throughput against a raw ``_bulk`` loop on the same node, in the same run.
+
+    make bench            (starts the test servers)
+    python scripts/bench_indexer.py --docs 5000
+
+Three figures, documents per second:
+  raw _bulk      a bare loop of 500-document ``_bulk`` requests (the ceiling);
+  write_batch    our write path in-process: realtime mget + planning + streaming_bulk;
+  indexer        the real Celery indexer process draining a pre-filled queue (message
+                 decoding, validation, batching, outcomes and all).
+It prints figures and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from services.indexer.templates import install_templates
+from services.indexer.writer import write_batch
+from shared.celery_app import create_app
+from shared.clients import make_elasticsearch, make_redis
+from shared.keys import Keys
+from shared.messages import IndexDocument, Queue, TaskName
+from shared.outcomes import read_counters
+from shared.settings import Settings
+from tests.factories import make_document
+from tests.service_processes import celery_worker, settings_env
+
+WORDS = [
+    "oil",
+    "gas",
+    "minister",
+    "talks",
+    "sanctions",
+    "court",
+    "verdict",
+    "border",
+    "trucks",
+    "energy",
+    "Moscow",
+    "Astana",
+    "Syria",
+]
+
+
+def documents(n: int, tag: str) -> list[dict[str, Any]]:
+    rng = random.Random(42)
+    docs = []
+    for i in range(n):
+        text = " ".join(rng.choice(WORDS) for _ in range(450))  # ~3 KB, a typical article
+        docs.append(make_document(f"http://bench.test/{tag}/{i}.html", text=text, title=f"Bench article {i}"))
+    return docs
+
+
+def bench_raw(es: Any, index: str, docs: list[dict[str, Any]], chunk: int = 500) -> float:
+    start = time.perf_counter()
+    for i in range(0, len(docs), chunk):
+        ops = []
+        for d in docs[i : i + chunk]:
+            ops.append(json.dumps({"create": {"_index": index, "_id": d["id"]}}))
+            ops.append(json.dumps({**d, "version": 1, "dedup_key": d["id"]}))
+        es.bulk(operations="\n".join(ops) + "\n")
+    return len(docs) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--docs", type=int, default=5000)
+    args = parser.parse_args()
+    tag = uuid.uuid4().hex[:8]
+    settings = Settings(
+        redis_url=os.environ["NEWSFLOW_TEST_REDIS_URL"],
+        elasticsearch_url=os.environ["NEWSFLOW_TEST_ELASTICSEARCH_URL"],
+        redis_prefix=f"bench{tag}",
+        index_prefix=f"bench{tag}-headlines",
+        log_level="WARNING",
+    )
+    es = make_elasticsearch(settings)
+    r = make_redis(settings)
+    prefix = settings.index_prefix
+    install_templates(es, prefix)
+    try:
+        bench_raw(es, f"{prefix}-warmup", documents(1000, "warmup"))  # JIT, caches, connections
+        raws, batches = [], []
+        for round_ in range(3):  # the median of three: two cores shared with the node are noisy
+            raws.append(bench_raw(es, f"{prefix}-raw{round_}", documents(args.docs, f"raw{round_}")))
+            docs = documents(args.docs, f"batch{round_}")
+            start = time.perf_counter()
+            for i in range(0, len(docs), settings.bulk_max_docs):
+                write_batch(
+                    es,
+                    prefix,
+                    docs[i : i + settings.bulk_max_docs],
+                    datetime.now(UTC),
+                    max_chunk_docs=settings.bulk_max_docs,
+                    max_chunk_bytes=settings.bulk_max_bytes,
+                )
+            batches.append(len(docs) / (time.perf_counter() - start))
+        raw, batch = statistics.median(raws), statistics.median(batches)
+
+        sender = create_app("bench", settings)
+        for d in documents(args.docs, "celery"):
+            sender.send_task(
+                TaskName.INDEX_DOCUMENT, kwargs=IndexDocument(document=d).model_dump(mode="json")
+            )
+        keys = Keys(settings.redis_prefix)
+        with celery_worker(
+            "services.indexer.tasks",
+            [Queue.INDEX],
+            settings_env(settings),
+            name="bench-indexer",
+            pool=None,
+            concurrency=None,
+        ):
+            start = time.perf_counter()
+            while read_counters(r, keys).get("index:created", 0) < args.docs:
+                if time.perf_counter() - start > 600:
+                    raise SystemExit("indexer did not finish in 10 minutes")
+                time.sleep(0.05)
+            service = args.docs / (time.perf_counter() - start)
+    finally:
+        es.options(ignore_status=404).indices.delete(index=f"{prefix}-*")
+        for key in r.scan_iter(f"{settings.redis_prefix}:*"):
+            r.delete(key)
+    print(f"bulk throughput, {args.docs} documents of ~3 KB, one local node (docs/s, median of 3):")
+    print(f"  raw _bulk loop        {raw:8.0f}")
+    print(f"  write_batch           {batch:8.0f}  ({batch / raw:.0%} of raw)")
+    print(f"  indexer (Celery)      {service:8.0f}  ({service / raw:.0%} of raw; one run, one process)")
+
+
+if __name__ == "__main__":
+    main()

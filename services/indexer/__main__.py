@@ -1,0 +1,5 @@
+import sys
+
+from services.indexer.cli import main
+
+sys.exit(main())

@@ -1,0 +1,81 @@
+"""From fetched page bytes to an article document: the worker's pure pipeline.
+
+decode -> extract -> date -> topics -> places -> document. Duplicate lookup needs Redis, so
+the caller passes in a function for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.worker.build import Page, build_document, choose_canonical
+from services.worker.dates import choose_published_at
+from services.worker.decode import decode_html
+from services.worker.extract import ExtractOptions, extract_article
+from services.worker.places import find_places
+from services.worker.similarity import simhash64, simhash_bands
+from services.worker.topics import TAGGER_NAME, TAGGER_VERSION, tag_topics
+from shared.document import ArticleDocument, content_hash, document_id
+from shared.errors import PermanentError, Reason
+
+
+@dataclass(frozen=True)
+class DuplicateQuery:
+    doc_id: str
+    text_hash: str
+    simhash: int
+    bands: list[str]
+
+
+FindOriginal = Callable[[DuplicateQuery], str | None]
+
+
+def build_article(
+    page: Page,
+    body: bytes,
+    charset: str | None,
+    options: ExtractOptions,
+    find_original: FindOriginal,
+    normalize: Callable[[str], str | None],
+) -> ArticleDocument:
+    """Raise PermanentError with a reason for anything that is not a usable article."""
+    html = decode_html(body, charset)
+    extraction = extract_article(html, page.url, options)
+    title = extraction.title or page.feed_title
+    if not title:
+        raise PermanentError(Reason.NOT_ARTICLE, "no title")
+    declared = normalize(extraction.canonical_url) if extraction.canonical_url else None
+    canonical = choose_canonical(page.url, declared)
+    published_at, date_source = choose_published_at(
+        extraction.published_at, page.feed_published_at, None, page.fetched_at
+    )
+    fingerprint = simhash64(extraction.text)
+    doc_id = document_id(canonical)
+    original = find_original(
+        DuplicateQuery(doc_id, content_hash(extraction.text), fingerprint, simhash_bands(fingerprint))
+    )
+    return build_document(
+        page,
+        canonical_url=canonical,
+        title=title,
+        text=extraction.text,
+        published_at=published_at,
+        published_at_source=date_source,
+        topics=tag_topics(title, extraction.text, extraction.language),
+        places=find_places(extraction.text, extraction.language),
+        simhash=f"{fingerprint:016x}",
+        duplicate_of=original,
+        extractor=extraction.extractor,
+        extractor_version=extraction.extractor_version,
+        extraction_path=extraction.extraction_path,
+        tagger=TAGGER_NAME,
+        tagger_version=TAGGER_VERSION,
+        description=extraction.description,
+        language=extraction.language,
+        authors=extraction.authors,
+        site_name=extraction.site_name,
+        image_url=extraction.image_url,
+        page_tags=extraction.page_tags,
+        modified_at=extraction.modified_at,
+    )
