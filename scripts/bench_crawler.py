@@ -67,9 +67,7 @@ def bench_memory(r: redis.Redis, n: int, ttl: float) -> None:
         before = int(r.info("memory")["used_memory"])  # type: ignore[index]
         chunk = 5000
         for start in range(0, n, chunk):
-            urls = [
-                f"{BASE}/en/news/story-{i}-{keys.prefix}.html" for i in range(start, start + chunk)
-            ]
+            urls = [f"{BASE}/en/news/story-{i}-{keys.prefix}.html" for i in range(start, start + chunk)]
             mark_new_many(r, keys, urls, ttl)
         after = int(r.info("memory")["used_memory"])  # type: ignore[index]
         sample_url = f"{BASE}/en/news/sample-{keys.prefix}.html"

@@ -39,9 +39,7 @@ XML_TYPES = (
     "application/x-rss+xml",
     "text/plain",  # some servers send feeds and sitemaps as text/plain
 )
-FEED_ACCEPT = (
-    "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.5"
-)
+FEED_ACCEPT = "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.5"
 _CHUNK = 64 * 1024
 MAX_RETRY_AFTER = 3600.0
 
@@ -146,9 +144,7 @@ def check_host(url: str, options: FetchOptions) -> None:
         except (socket.gaierror, UnicodeError) as exc:
             raise RetryableError(Reason.DNS_ERROR, f"{host}: {exc}") from exc
         ips = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-    if any(_is_forbidden_ip(ip) for ip in ips) and not _allowed(
-        host, ips, options.allowed_private_hosts
-    ):
+    if any(_is_forbidden_ip(ip) for ip in ips) and not _allowed(host, ips, options.allowed_private_hosts):
         raise PermanentError(Reason.PRIVATE_ADDRESS, host)
 
 
@@ -291,9 +287,7 @@ def fetch(
         except httpx.DecodingError as exc:
             raise PermanentError(Reason.BAD_ENCODING, str(exc)[:200]) from exc
         except (httpx.TransportError, httpx.StreamError) as exc:
-            raise RetryableError(
-                Reason.CONNECTION_ERROR, f"{type(exc).__name__}: {exc}"[:300]
-            ) from exc
+            raise RetryableError(Reason.CONNECTION_ERROR, f"{type(exc).__name__}: {exc}"[:300]) from exc
         if time.monotonic() > deadline:
             raise RetryableError(Reason.TIMEOUT, "total timeout during redirects")
     raise PermanentError(Reason.TOO_MANY_REDIRECTS, f"more than {options.max_redirects} hops")
@@ -313,9 +307,7 @@ def _finish(
     etag = headers.get("etag")
     last_modified = headers.get("last-modified")
     if status == 304:
-        return FetchResult(
-            url, final_url, status, headers, b"", mime, charset, etag, last_modified, True
-        )
+        return FetchResult(url, final_url, status, headers, b"", mime, charset, etag, last_modified, True)
     if status == 429:
         raise RetryableError(
             Reason.RATE_LIMITED,
@@ -339,6 +331,4 @@ def _finish(
     if not _type_allowed(mime, content_types):
         raise PermanentError(Reason.NOT_HTML, f"content-type {mime}"[:200])
     content = _read_body(response, options, deadline)
-    return FetchResult(
-        url, final_url, status, headers, content, mime, charset, etag, last_modified, False
-    )
+    return FetchResult(url, final_url, status, headers, content, mime, charset, etag, last_modified, False)

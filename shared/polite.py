@@ -37,9 +37,7 @@ def agent_token(options: FetchOptions) -> str:
     return options.user_agent.split("/", 1)[0].split(" ", 1)[0].lower()
 
 
-def _take_slot(
-    r: redis.Redis, keys: Keys, host: str, interval: float, floor: float | None = None
-) -> None:
+def _take_slot(r: redis.Redis, keys: Keys, host: str, interval: float, floor: float | None = None) -> None:
     wait = acquire_slot(r, keys, host, interval, floor_seconds=floor or 0.0)
     if wait > 0:
         raise RetryableError(Reason.RATE_LIMITED, f"host {host} busy", retry_after=wait)

@@ -79,9 +79,7 @@ def set_host_interval(
     r: redis.Redis, keys: Keys, host: str, rate_per_second: float, ttl_seconds: float
 ) -> None:
     """Make ``rate_per_second`` the limit of ``host`` for every process (crawler and worker)."""
-    r.set(
-        keys.host_interval(host), repr(interval_for(rate_per_second)), ex=max(1, int(ttl_seconds))
-    )
+    r.set(keys.host_interval(host), repr(interval_for(rate_per_second)), ex=max(1, int(ttl_seconds)))
 
 
 def push_back(r: redis.Redis, keys: Keys, host: str, delay_seconds: float) -> None:

@@ -143,10 +143,11 @@ def _worker_args(
     app_module: str,
     queues: list[str],
     node: str,
-    concurrency: int,
-    pool: str,
+    concurrency: int | None,
+    pool: str | None,
     extra_args: Sequence[str],
 ) -> list[str]:
+    # pool/concurrency of None leave the choice to the app's own configuration.
     return [
         sys.executable,
         "-m",
@@ -160,10 +161,8 @@ def _worker_args(
         "INFO",
         "-n",
         f"{node}@%h",
-        "--concurrency",
-        str(concurrency),
-        "--pool",
-        pool,
+        *(["--concurrency", str(concurrency)] if concurrency is not None else []),
+        *(["--pool", pool] if pool is not None else []),
         "--without-mingle",
         "--without-gossip",
         *extra_args,
@@ -195,8 +194,8 @@ def celery_workers(
     env: dict[str, str],
     *,
     count: int,
-    concurrency: int = 1,
-    pool: str = "prefork",
+    concurrency: int | None = 1,
+    pool: str | None = "prefork",
     extra_args: Sequence[str] = (),
     name: str = "worker",
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
@@ -244,8 +243,8 @@ def celery_worker(
     queues: list[str],
     env: dict[str, str],
     *,
-    concurrency: int = 1,
-    pool: str = "prefork",
+    concurrency: int | None = 1,
+    pool: str | None = "prefork",
     extra_args: Sequence[str] = (),
     name: str = "worker",
 ) -> Iterator[subprocess.Popen[bytes]]:
@@ -253,6 +252,7 @@ def celery_worker(
 
     The node is ``<name>-<random>@<host>``; its log goes to a temp file that is printed if
     the with-block raises. Stopped with SIGTERM (warm shutdown), SIGKILL after 10 s.
+    ``pool``/``concurrency`` of None leave the choice to the app's own configuration.
     """
     with celery_workers(
         app_module,

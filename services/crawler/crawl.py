@@ -100,9 +100,7 @@ def record_listing(
             children=len(result.children),
         )
         for new_url in result.new_urls:
-            record_outcome(
-                r, keys, "url_enqueued", stage="enqueue", outcome="enqueued", url=new_url
-            )
+            record_outcome(r, keys, "url_enqueued", stage="enqueue", outcome="enqueued", url=new_url)
     else:  # unchanged is the normal quiet case, backpressure a warning
         reason = None if result.reason is Reason.UNCHANGED else result.reason
         record_outcome(

@@ -163,9 +163,7 @@ def parse_sitemap(content: bytes, base_url: str, max_entries: int) -> Listing:
         loc = normalize_url(_text(_child(el, "loc")) or "", base_url)
         news = _child(el, "news")
         title = _text(_child(news, "title")) if news is not None else None
-        published = (
-            _parse_date(_text(_child(news, "publication_date"))) if news is not None else None
-        )
+        published = _parse_date(_text(_child(news, "publication_date"))) if news is not None else None
         el.clear()
         if loc is None:
             continue

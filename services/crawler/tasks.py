@@ -271,9 +271,7 @@ def _retry(task: Task, exc: RetryableError, url: str) -> str:
     else:
         countdown = min(2**retries, 300) * random.uniform(0.8, 1.2)
     countdown = min(countdown, MAX_COUNTDOWN_SECONDS)
-    log.info(
-        "listing_retry", reason=str(exc.reason), countdown=round(countdown, 2), attempt=retries
-    )
+    log.info("listing_retry", reason=str(exc.reason), countdown=round(countdown, 2), attempt=retries)
     raise task.retry(exc=exc, countdown=countdown, max_retries=None)
 
 

@@ -25,24 +25,16 @@ pytestmark = pytest.mark.integration
 def test_discovery_from_home_page_finds_feed_and_sitemap(
     fixture_site: Any, make_settings: Any, redis_client: Any, tmp_path: Path
 ) -> None:
-    sources = write_sources(
-        tmp_path / "sources.yaml", [{"id": "dala", "home_url": fixture_site.url("/")}]
-    )
+    sources = write_sources(tmp_path / "sources.yaml", [{"id": "dala", "home_url": fixture_site.url("/")}])
     settings = crawler_settings(make_settings, sources)
     keys = Keys(settings.redis_prefix)
     start = len(fixture_site.access_log)
     with celery_worker(CRAWLER_APP, [Queue.CRAWL], settings_env(settings), name="crawler"):
-        create_app("test-sender", settings).send_task(
-            TaskName.POLL_SOURCE, kwargs={"source_id": "dala"}
-        )
+        create_app("test-sender", settings).send_task(TaskName.POLL_SOURCE, kwargs={"source_id": "dala"})
         assert wait_settled(redis_client, keys, timeout=30)
         urls = sorted(queued_urls(redis_client, keys))
     assert urls == sorted(a.url for a in fixture_site.articles)
-    fetched = {
-        e.path.split("?")[0]
-        for e in fixture_site.access_log.entries()[start:]
-        if e.server == "main"
-    }
+    fetched = {e.path.split("?")[0] for e in fixture_site.access_log.entries()[start:] if e.server == "main"}
     assert {
         "/",
         "/robots.txt",
@@ -62,9 +54,7 @@ def test_site_without_feed_or_sitemap_is_crawled_through_sections(
     settings = crawler_settings(make_settings, sources)
     keys = Keys(settings.redis_prefix)
     with celery_worker(CRAWLER_APP, [Queue.CRAWL], settings_env(settings), name="crawler"):
-        create_app("test-sender", settings).send_task(
-            TaskName.POLL_SOURCE, kwargs={"source_id": "plain"}
-        )
+        create_app("test-sender", settings).send_task(TaskName.POLL_SOURCE, kwargs={"source_id": "plain"})
         assert wait_settled(redis_client, keys, timeout=30)
         urls = sorted(queued_urls(redis_client, keys))
     assert urls == sorted(a.url for a in fixture_site.plain_articles)

@@ -41,9 +41,7 @@ EXPECTED_FETCH_REASONS = {
 }
 
 
-def test_hostile_source(
-    fixture_site: Any, make_settings: Any, redis_client: Any, tmp_path: Path
-) -> None:
+def test_hostile_source(fixture_site: Any, make_settings: Any, redis_client: Any, tmp_path: Path) -> None:
     source = {
         "id": "hostile",
         "home_url": fixture_site.url("/hostile/"),
@@ -57,9 +55,7 @@ def test_hostile_source(
     env = settings_env(settings)
     crawler = InProcessCrawler(settings, redis_client)
     with celery_worker(CRAWLER_APP, [Queue.CRAWL], env, name="hostile") as proc:
-        create_app("test-sender", settings).send_task(
-            TaskName.POLL_SOURCE, kwargs={"source_id": "hostile"}
-        )
+        create_app("test-sender", settings).send_task(TaskName.POLL_SOURCE, kwargs={"source_id": "hostile"})
         assert wait_settled(redis_client, crawler.keys, timeout=40)
         urls = sorted(queued_urls(redis_client, crawler.keys))
         assert proc.poll() is None  # nothing crashed the worker
