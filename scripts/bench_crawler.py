@@ -17,6 +17,7 @@ Prints:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 import uuid
@@ -135,7 +136,9 @@ class _ProducerSender:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6390/0")
+    # `make bench` sources run/test/servers.env, which names the test Redis.
+    default_redis = os.environ.get("NEWSFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6390/0")
+    parser.add_argument("--redis-url", default=default_redis)
     parser.add_argument("--urls", type=int, default=100_000, help="seen-set entries to write")
     parser.add_argument("--sitemap-urls", type=int, default=5000, help="URLs per sitemap")
     parser.add_argument("--rounds", type=int, default=5)
