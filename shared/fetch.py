@@ -17,6 +17,7 @@ import ipaddress
 import socket
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -142,7 +143,7 @@ def check_host(url: str, options: FetchOptions) -> None:
             infos = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
         except (socket.gaierror, UnicodeError) as exc:
             raise RetryableError(Reason.DNS_ERROR, f"{host}: {exc}") from exc
-        ips = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        ips = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if any(_is_forbidden_ip(ip) for ip in ips) and not _allowed(host, ips, options.allowed_private_hosts):
         raise PermanentError(Reason.PRIVATE_ADDRESS, host)
 
@@ -241,8 +242,13 @@ def fetch(
     last_modified: str | None = None,
     accept: str = "text/html,application/xhtml+xml",
     content_types: tuple[str, ...] | None = HTML_TYPES,
+    before_hop: Callable[[str], None] | None = None,
 ) -> FetchResult:
-    """GET ``url`` safely; see the module docstring. ``content_types=None`` accepts any type."""
+    """GET ``url`` safely; see the module docstring. ``content_types=None`` accepts any type.
+
+    ``before_hop(url)`` runs before each redirect hop is requested (``polite_fetch`` checks
+    robots.txt and the rate limit of a new host there); it may raise to stop the fetch.
+    """
     deadline = time.monotonic() + options.total_timeout
     headers = {"Accept": accept}
     if etag:
@@ -251,8 +257,10 @@ def fetch(
         headers["If-Modified-Since"] = last_modified
     current = url
     visited: set[str] = set()
-    for _hop in range(options.max_redirects + 1):
+    for hop in range(options.max_redirects + 1):
         check_host(current, options)
+        if hop and before_hop is not None:
+            before_hop(current)
         visited.add(current)
         try:
             with client.stream("GET", current, headers=headers) as response:
@@ -318,7 +326,7 @@ def _finish(
         raise RetryableError(Reason.TIMEOUT, "HTTP 408")
     if status >= 400:
         raise PermanentError(Reason.HTTP_4XX, f"HTTP {status}")
-    if status != 200 and not 200 <= status < 300:
+    if not 200 <= status < 300:
         raise PermanentError(Reason.HTTP_4XX, f"unexpected HTTP {status}")
     if not _type_allowed(mime, content_types):
         raise PermanentError(Reason.NOT_HTML, f"content-type {mime}"[:200])

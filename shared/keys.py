@@ -44,6 +44,10 @@ class Keys:
         """Validators and content hash of one feed, sitemap or section page."""
         return f"{self.prefix}:listing:{url_hash}"
 
+    def host_interval(self, host: str) -> str:
+        """Seconds between requests to a host when a source configures its own rate."""
+        return f"{self.prefix}:host:{host}:interval"
+
     @property
     def sources_due(self) -> str:
         """Sorted set: source id -> epoch seconds of its next poll."""

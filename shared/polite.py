@@ -6,7 +6,8 @@
 2. robots.txt for the host comes from Redis, or is fetched once (taking a rate-limit slot);
    4xx means "no rules", 5xx or no answer means "wait and retry" (RFC 9309);
 3. a disallowed URL raises ``PermanentError(DISALLOWED_BY_ROBOTS)``;
-4. a slot is taken from the shared per-host limit (rate, or robots Crawl-delay if slower);
+4. a slot is taken from the shared per-host limit: the source's configured rate for the
+   host if the crawler set one, else ``default_rate``; never faster than Crawl-delay;
    when none is free, ``RetryableError(RATE_LIMITED, retry_after=wait)``: the caller's task
    retries with that countdown - delayed, never dropped, never spinning;
 5. 429/503 with Retry-After push the whole host back for every process.
@@ -36,8 +37,8 @@ def agent_token(options: FetchOptions) -> str:
     return options.user_agent.split("/", 1)[0].split(" ", 1)[0].lower()
 
 
-def _take_slot(r: redis.Redis, keys: Keys, host: str, interval: float) -> None:
-    wait = acquire_slot(r, keys, host, interval)
+def _take_slot(r: redis.Redis, keys: Keys, host: str, interval: float, floor: float | None = None) -> None:
+    wait = acquire_slot(r, keys, host, interval, floor_seconds=floor or 0.0)
     if wait > 0:
         raise RetryableError(Reason.RATE_LIMITED, f"host {host} busy", retry_after=wait)
 
@@ -62,7 +63,7 @@ def get_robots(
     key = keys.robots(host)
     cached = r.get(key)
     if cached is not None:
-        entry = json.loads(cached)  # type: ignore[arg-type]
+        entry = json.loads(cached)
         if entry["status"] == "unreachable":
             ttl = r.ttl(key)
             wait = float(ttl) if isinstance(ttl, int) and ttl > 0 else ROBOTS_UNREACHABLE_SECONDS
@@ -74,8 +75,13 @@ def get_robots(
     )
     status, text = "ok", ""
     try:
-        result = fetch(client, url_origin(url) + "/robots.txt", robots_options,
-                       accept="text/plain,*/*;q=0.5", content_types=None)  # fmt: skip
+        result = fetch(
+            client,
+            url_origin(url) + "/robots.txt",
+            robots_options,
+            accept="text/plain,*/*;q=0.5",
+            content_types=None,
+        )
         text = result.content.decode(result.charset or "utf-8", errors="replace")
     except PermanentError as exc:
         if exc.reason in (Reason.PRIVATE_ADDRESS, Reason.BAD_SCHEME, Reason.BAD_URL):
@@ -108,9 +114,26 @@ def polite_fetch(
     agent = agent_token(options)
     if not is_allowed(robots, agent, url):
         raise PermanentError(Reason.DISALLOWED_BY_ROBOTS, url[:300])
-    _take_slot(r, keys, host, interval_for(default_rate, crawl_delay(robots, agent)))
+    _take_slot(r, keys, host, interval_for(default_rate), crawl_delay(robots, agent))
+
+    requested = [host]  # the host of the last request: a 429 pushes back that one
+
+    def before_hop(hop_url: str) -> None:
+        # A redirect to another host is a request to that host: its robots.txt and its
+        # rate limit apply too. (Same-host hops ride on the slot already taken.)
+        hop_host = url_host(hop_url)
+        requested.append(hop_host)
+        if hop_host == host:
+            return
+        hop_robots = get_robots(
+            client, r, keys, hop_url, options, robots_ttl=robots_ttl, default_rate=default_rate
+        )
+        if not is_allowed(hop_robots, agent, hop_url):
+            raise PermanentError(Reason.DISALLOWED_BY_ROBOTS, hop_url[:300])
+        _take_slot(r, keys, hop_host, interval_for(default_rate), crawl_delay(hop_robots, agent))
+
     try:
-        return fetch(client, url, options, **fetch_kwargs)
+        return fetch(client, url, options, before_hop=before_hop, **fetch_kwargs)
     except RetryableError as exc:
-        _pushing_back(r, keys, host, exc)
+        _pushing_back(r, keys, requested[-1], exc)
         raise

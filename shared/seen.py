@@ -30,6 +30,29 @@ def mark_new(r: redis.Redis, keys: Keys, url: str, ttl_seconds: float) -> bool:
     return bool(r.set(keys.seen(url_key_hash(url)), "1", nx=True, ex=ttl))
 
 
+def mark_new_many(r: redis.Redis, keys: Keys, urls: list[str], ttl_seconds: float) -> list[bool]:
+    """``mark_new`` for many URLs in one round trip (each SET NX is still atomic on its own)."""
+    ttl = max(1, int(ttl_seconds))
+    pipe = r.pipeline(transaction=False)
+    for url in urls:
+        pipe.set(keys.seen(url_key_hash(url)), "1", nx=True, ex=ttl)
+    return [bool(ok) for ok in pipe.execute()]
+
+
+def claim_canonical(
+    r: redis.Redis, keys: Keys, url: str, canonical_url: str | None, ttl_seconds: float
+) -> bool:
+    """For the worker: should the page fetched from ``url`` be processed, given its
+    ``rel=canonical``? True when there is no usable canonical, when it is the page's own URL,
+    or when nobody had claimed the canonical URL yet (it is claimed now). False means the
+    article was, or is being, processed under its canonical URL: skip it as a duplicate.
+    """
+    canonical = normalize_url(canonical_url, base=url) if canonical_url else None
+    if canonical is None or canonical == (normalize_url(url) or url):
+        return True
+    return mark_new(r, keys, canonical, ttl_seconds)
+
+
 def is_seen(r: redis.Redis, keys: Keys, url: str) -> bool:
     return bool(r.exists(keys.seen(url_key_hash(url))))
 

@@ -93,23 +93,84 @@ def same_site(url: str, other: str) -> bool:
 
 _NAV_SEGMENTS = frozenset(
     {
-        "about", "about-us", "contact", "contacts", "tag", "tags", "topic", "topics", "author",
-        "authors", "category", "categories", "page", "search", "login", "register", "account",
-        "subscribe", "privacy", "privacy-policy", "terms", "advertising", "rss", "feed",
-        "feeds", "archive", "static", "assets", "img", "images", "video", "videos", "photo",
-        "gallery", "comments", "cookie-policy", "sitemap", "user", "users",
-        "newsletter", "jobs", "careers", "imprint", "impressum", "help", "faq", "wp-admin",
-        "wp-login.php", "cart", "shop",
+        "about",
+        "about-us",
+        "contact",
+        "contacts",
+        "tag",
+        "tags",
+        "topic",
+        "topics",
+        "author",
+        "authors",
+        "category",
+        "categories",
+        "page",
+        "search",
+        "login",
+        "register",
+        "account",
+        "subscribe",
+        "privacy",
+        "privacy-policy",
+        "terms",
+        "advertising",
+        "rss",
+        "feed",
+        "feeds",
+        "archive",
+        "static",
+        "assets",
+        "img",
+        "images",
+        "video",
+        "videos",
+        "photo",
+        "gallery",
+        "comments",
+        "cookie-policy",
+        "sitemap",
+        "user",
+        "users",
+        "newsletter",
+        "jobs",
+        "careers",
+        "imprint",
+        "impressum",
+        "help",
+        "faq",
+        "wp-admin",
+        "wp-login.php",
+        "cart",
+        "shop",
     }
-)  # fmt: skip
+)
 # Segments that make everything below them navigation too (/tags/x/, /author/y/, /page/2/).
 _NAV_PARENTS = frozenset(
     {
-        "tag", "tags", "topic", "topics", "author", "authors", "category", "categories", "page",
-        "search", "static", "assets", "img", "images", "user", "users", "account", "comments",
-        "wp-admin", "feed", "feeds",
+        "tag",
+        "tags",
+        "topic",
+        "topics",
+        "author",
+        "authors",
+        "category",
+        "categories",
+        "page",
+        "search",
+        "static",
+        "assets",
+        "img",
+        "images",
+        "user",
+        "users",
+        "account",
+        "comments",
+        "wp-admin",
+        "feed",
+        "feeds",
     }
-)  # fmt: skip
+)
 _DATE_IN_PATH = re.compile(r"/(19|20)\d{2}[/-](0?[1-9]|1[0-2])([/-](0?[1-9]|[12]\d|3[01]))?(/|-|$)")
 _NUMERIC_ID = re.compile(r"(^|[-_/])\d{4,}([-_.]|$)")
 _ASSET_EXT = re.compile(
@@ -141,6 +202,7 @@ def looks_like_section(url: str) -> bool:
         len(segments) == 1
         and path.endswith("/")
         and segments[0] not in _NAV_SEGMENTS
+        and len(segments[0]) > 2  # /kz/, /ru/: language editions, not sections
         and not urlsplit(url).query
     )
 

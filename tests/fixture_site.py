@@ -413,6 +413,14 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     site: Site
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # Clients that drop keep-alive connections (a stopped worker, an aborted 50 MB read)
+        # are normal here; anything else is printed as usual.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 @contextmanager
 def serve_site() -> Iterator[Site]:

@@ -94,17 +94,16 @@ def _log_has(log_path: Path, needle: str) -> bool:
         return False
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
+def _stop(proc: subprocess.Popen[bytes], *, signalled: bool = False) -> None:
+    """SIGTERM (unless already sent), wait, then SIGKILL whatever is left of its group."""
+    if proc.poll() is None and not signalled:
+        proc.send_signal(signal.SIGTERM)
+    with suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        # Kill the whole process group: prefork children must not outlive the test.
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=STOP_TIMEOUT)
+    # The whole process group: prefork children must not outlive the test.
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=STOP_TIMEOUT)
 
 
 def _print_log(title: str, log_path: Path) -> None:
@@ -140,23 +139,16 @@ def _process(
             log_path.unlink(missing_ok=True)
 
 
-@contextmanager
-def celery_worker(
+def _worker_args(
     app_module: str,
     queues: list[str],
-    env: dict[str, str],
-    *,
-    concurrency: int | None = 1,
-    pool: str | None = "prefork",
-    extra_args: Sequence[str] = (),
-    name: str = "worker",
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a Celery worker for ``app_module`` on ``queues``; yields once it answers a ping.
-
-    ``pool``/``concurrency`` of None leave the choice to the app's own configuration.
-    """
-    node = _node_name(name)
-    args = [
+    node: str,
+    concurrency: int | None,
+    pool: str | None,
+    extra_args: Sequence[str],
+) -> list[str]:
+    # pool/concurrency of None leave the choice to the app's own configuration.
+    return [
         sys.executable,
         "-m",
         "celery",
@@ -175,18 +167,104 @@ def celery_worker(
         "--without-gossip",
         *extra_args,
     ]
-    with _process(node, args, env) as (proc, log_path, _):
-        deadline = time.monotonic() + READY_TIMEOUT
-        hostname = os.uname().nodename
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"celery worker {node} exited with {proc.returncode}")
-            if _log_has(log_path, "ready.") or _ping(app_module, f"{node}@{hostname}", env):
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"celery worker {node} not ready after {READY_TIMEOUT}s")
-            time.sleep(0.2)
-        yield proc
+
+
+def _wait_ready(
+    app_module: str, node: str, proc: subprocess.Popen[bytes], log_path: Path, env: dict[str, str]
+) -> None:
+    # "ready." is logged at INFO (forced above); a ping is the fallback once half the wait
+    # is gone, e.g. if a logging change hid the line.
+    started = time.monotonic()
+    hostname = os.uname().nodename
+    while not _log_has(log_path, "ready."):
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker {node} exited with {proc.returncode}")
+        waited = time.monotonic() - started
+        if waited > READY_TIMEOUT / 2 and _ping(app_module, f"{node}@{hostname}", env):
+            return
+        if waited > READY_TIMEOUT:
+            raise TimeoutError(f"celery worker {node} not ready after {READY_TIMEOUT}s")
+        time.sleep(0.1)
+
+
+@contextmanager
+def celery_workers(
+    app_module: str,
+    queues: list[str],
+    env: dict[str, str],
+    *,
+    count: int,
+    concurrency: int | None = 1,
+    pool: str | None = "prefork",
+    extra_args: Sequence[str] = (),
+    name: str = "worker",
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Run ``count`` Celery worker nodes at once: started together, stopped together."""
+    nodes = [_node_name(f"{name}{i}") for i in range(count)]
+    logs = [
+        tempfile.NamedTemporaryFile(prefix=f"{n}-", suffix=".log", delete=False)  # noqa: SIM115
+        for n in nodes
+    ]
+    procs: list[subprocess.Popen[bytes]] = []
+    ok = False
+    try:
+        for node, log_file in zip(nodes, logs, strict=True):
+            procs.append(
+                subprocess.Popen(
+                    _worker_args(app_module, queues, node, concurrency, pool, extra_args),
+                    cwd=REPO_ROOT,
+                    env=env,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # own group: cleanup reaches prefork children
+                )
+            )
+        for node, proc, log_file in zip(nodes, procs, logs, strict=True):
+            _wait_ready(app_module, node, proc, Path(log_file.name), env)
+        yield procs
+        ok = True
+    finally:
+        for proc in procs:  # warm shutdown of all nodes in parallel
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            _stop(proc, signalled=True)
+        for node, log_file in zip(nodes, logs, strict=True):
+            log_file.close()
+            if ok:
+                Path(log_file.name).unlink(missing_ok=True)
+            else:  # printed, and kept for a closer look
+                _print_log(node, Path(log_file.name))
+
+
+@contextmanager
+def celery_worker(
+    app_module: str,
+    queues: list[str],
+    env: dict[str, str],
+    *,
+    concurrency: int | None = 1,
+    pool: str | None = "prefork",
+    extra_args: Sequence[str] = (),
+    name: str = "worker",
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run one Celery worker for ``app_module`` on ``queues``; yields once it is ready.
+
+    The node is ``<name>-<random>@<host>``; its log goes to a temp file that is printed if
+    the with-block raises. Stopped with SIGTERM (warm shutdown), SIGKILL after 10 s.
+    ``pool``/``concurrency`` of None leave the choice to the app's own configuration.
+    """
+    with celery_workers(
+        app_module,
+        queues,
+        env,
+        count=1,
+        concurrency=concurrency,
+        pool=pool,
+        extra_args=extra_args,
+        name=name,
+    ) as procs:
+        yield procs[0]
 
 
 @contextmanager

@@ -31,8 +31,9 @@ from shared.errors import Reason
 from shared.fetch import FEED_ACCEPT, HTML_TYPES, XML_TYPES, FetchResult
 from shared.keys import Keys
 from shared.messages import ProcessUrl, TaskName
+from shared.outcomes import record_outcome
 from shared.robots import Robots
-from shared.seen import forget, mark_new, url_key_hash
+from shared.seen import forget, mark_new_many, url_key_hash
 from shared.urls import url_origin
 
 log = structlog.get_logger(__name__)
@@ -41,6 +42,7 @@ log = structlog.get_logger(__name__)
 Fetcher = Callable[..., FetchResult]
 
 LISTING_STATE_TTL = 7 * 24 * 3600
+STAGE = "crawl"
 MAX_SITEMAP_DEPTH = 2
 
 
@@ -49,7 +51,6 @@ class CrawlOptions:
     seen_ttl_seconds: float
     extract_queue_max: int
     max_listing_entries: int
-    poll_bounds: PollBounds
 
 
 @dataclass
@@ -63,7 +64,55 @@ class ListingResult:
 
 
 def extract_queue_depth(r: redis.Redis, keys: Keys) -> int:
-    return int(r.llen(keys.extract_queue()))  # type: ignore[arg-type]
+    return int(r.llen(keys.extract_queue()))
+
+
+def record_listing(
+    r: redis.Redis,
+    keys: Keys,
+    result: ListingResult,
+    url: str,
+    kind: str,
+) -> None:
+    """One outcome event (and counter) for the listing, one per newly enqueued URL."""
+    if result.reason is Reason.TOO_MANY_ENTRIES:
+        record_outcome(
+            r,
+            keys,
+            "listing_truncated",
+            stage=STAGE,
+            outcome="truncated",
+            reason=Reason.TOO_MANY_ENTRIES,
+            url=url,
+            kind=kind,
+        )
+    if result.outcome == "enqueued":
+        record_outcome(
+            r,
+            keys,
+            "listing_crawled",
+            stage=STAGE,
+            outcome="crawled",
+            url=url,
+            kind=kind,
+            new=len(result.new_urls),
+            duplicates=result.duplicates,
+            children=len(result.children),
+        )
+        for new_url in result.new_urls:
+            record_outcome(r, keys, "url_enqueued", stage="enqueue", outcome="enqueued", url=new_url)
+    else:  # unchanged is the normal quiet case, backpressure a warning
+        reason = None if result.reason is Reason.UNCHANGED else result.reason
+        record_outcome(
+            r,
+            keys,
+            "listing_skipped",
+            stage=STAGE,
+            outcome=result.outcome,
+            reason=reason,
+            url=url,
+            kind=kind,
+        )
 
 
 def _content_hash(content: bytes) -> str:
@@ -95,9 +144,9 @@ def crawl_listing(
         # poll after the queue drains reads it in full and nothing is lost.
         return ListingResult("backpressure", reason=Reason.BACKPRESSURE)
     state_key = keys.listing(url_key_hash(url))
-    state: dict[str, str] = r.hgetall(state_key)  # type: ignore[assignment]
-    # Conditional GET only when we still know the listing's children: a home page or a
-    # sitemap index that has not changed still fans out to its feeds and child sitemaps.
+    state: dict[str, str] = r.hgetall(state_key)
+    # Conditional GET. An unchanged home page or sitemap index still fans out to the feeds
+    # and child sitemaps remembered with its validators: those change more often.
     result = fetcher(
         url,
         etag=state.get("etag") or None,
@@ -105,6 +154,7 @@ def crawl_listing(
         **_fetch_kwargs(kind),
     )
     if result.not_modified:
+        r.expire(state_key, LISTING_STATE_TTL)
         return ListingResult("unchanged", children=_children(state), reason=Reason.UNCHANGED)
     digest = _content_hash(result.content)
     if digest == state.get("hash"):
@@ -122,11 +172,19 @@ def crawl_listing(
     out = ListingResult("enqueued", children=children, truncated=listing.truncated)
     if listing.truncated:
         out.reason = Reason.TOO_MANY_ENTRIES
-    for link in listing.links:
-        if enqueue_if_new(r, keys, sender, source, link, options.seen_ttl_seconds):
-            out.new_urls.append(link.url)
-        else:
-            out.duplicates += 1
+    fresh = mark_new_many(r, keys, [link.url for link in listing.links], options.seen_ttl_seconds)
+    new_links = [link for link, is_new in zip(listing.links, fresh, strict=True) if is_new]
+    out.duplicates = len(listing.links) - len(new_links)
+    for i, link in enumerate(new_links):
+        try:
+            send_process_url(sender, source, link)
+        except Exception:
+            # Not sent: release this URL and the ones not yet sent, so a later poll
+            # claims them again instead of losing them.
+            for unsent in new_links[i:]:
+                forget(r, keys, unsent.url)
+            raise
+        out.new_urls.append(link.url)
     if out.new_urls:
         r.hincrby(keys.source_state(source.id), "round_new", len(out.new_urls))
     _save_state(r, state_key, result, digest, children)
@@ -147,7 +205,7 @@ def _save_state(
     digest: str,
     children: list[tuple[str, ListingKind]],
 ) -> None:
-    mapping = {
+    mapping: dict[str | bytes, str] = {
         "hash": digest,
         "etag": result.etag or "",
         "last_modified": result.last_modified or "",
@@ -159,12 +217,7 @@ def _save_state(
     pipe.execute()
 
 
-def enqueue_if_new(
-    r: redis.Redis, keys: Keys, sender: TaskSender, source: Source, link: Link, ttl: float
-) -> bool:
-    """Claim the URL in the seen-set and send it to the worker; False if already seen."""
-    if not mark_new(r, keys, link.url, ttl):
-        return False
+def send_process_url(sender: TaskSender, source: Source, link: Link) -> None:
     message = ProcessUrl(
         url=link.url,
         source_id=source.id,
@@ -172,12 +225,7 @@ def enqueue_if_new(
         feed_published_at=link.published_at,
         feed_title=link.title[:1000] if link.title else None,
     )
-    try:
-        sender.send_task(TaskName.PROCESS_URL, kwargs=message.model_dump(mode="json"))
-    except Exception:
-        forget(r, keys, link.url)  # not sent: let the next poll claim it again
-        raise
-    return True
+    sender.send_task(TaskName.PROCESS_URL, kwargs=message.model_dump(mode="json"))
 
 
 def discover(
@@ -222,16 +270,14 @@ def start_round(r: redis.Redis, keys: Keys, source: Source, bounds: PollBounds, 
 
 def due_sources(r: redis.Redis, keys: Keys, sources: dict[str, Source], now: float) -> list[str]:
     """Sources whose next poll time has come, or which were never polled."""
-    scores = dict(r.zrange(keys.sources_due, 0, -1, withscores=True))  # type: ignore[arg-type]
+    scores = dict(r.zrange(keys.sources_due, 0, -1, withscores=True))
     return [sid for sid in sources if sid not in scores or scores[sid] <= now]
 
 
 def claim_due(r: redis.Redis, keys: Keys, source_id: str, now: float, hold: float) -> bool:
     """Push the source's due time ``hold`` seconds ahead, atomically, so a second beat or a
     slow round never sends the same poll twice."""
-    return bool(
-        r.eval(_CLAIM, 1, keys.sources_due, source_id, now, now + hold)  # type: ignore[arg-type]
-    )
+    return bool(r.eval(_CLAIM, 1, keys.sources_due, source_id, now, now + hold))
 
 
 _CLAIM = """

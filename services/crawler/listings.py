@@ -7,6 +7,8 @@ entities (XXE) raise ``PermanentError(XML_ATTACK)``; broken XML raises ``BAD_FEE
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -54,9 +56,17 @@ def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
 
 
-def _parse_xml(content: bytes, bad: Reason) -> Element:
+def _events(content: bytes, bad: Reason) -> Iterator[tuple[str, Element]]:
+    """Streaming parse: ("start" | "end", element). Memory stays bounded because callers
+    clear each entry once read and stop at their entry limit."""
     try:
-        return safe_et.fromstring(content, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        yield from safe_et.iterparse(
+            io.BytesIO(content),
+            events=("start", "end"),
+            forbid_dtd=False,
+            forbid_entities=True,
+            forbid_external=True,
+        )
     except DefusedXmlException as exc:
         raise PermanentError(Reason.XML_ATTACK, type(exc).__name__) from exc
     except (ParseError, ValueError, UnicodeError) as exc:
@@ -92,67 +102,79 @@ def _child(el: Element, *names: str) -> Element | None:
 
 def parse_feed(content: bytes, base_url: str, max_entries: int) -> Listing:
     """RSS 2.0, RSS 1.0 (RDF) and Atom items -> links with title and date."""
-    root = _parse_xml(content, Reason.BAD_FEED)
-    if _local(root.tag) not in ("rss", "feed", "rdf"):
-        raise PermanentError(Reason.BAD_FEED, f"root element {_local(root.tag)}")
     links: list[Link] = []
-    truncated = False
-    for el in root.iter():
-        if _local(el.tag) not in ("item", "entry"):
+    root: Element | None = None
+    for event, el in _events(content, Reason.BAD_FEED):
+        if root is None:
+            root = el
+            if _local(el.tag) not in ("rss", "feed", "rdf"):
+                raise PermanentError(Reason.BAD_FEED, f"root element {_local(el.tag)}"[:200])
+            continue
+        if event != "end" or _local(el.tag) not in ("item", "entry"):
             continue
         if len(links) >= max_entries:
-            truncated = True
-            break
-        href = None
-        for child in el:
-            name = _local(child.tag)
-            if name == "link":
-                if child.get("href") and child.get("rel", "alternate") == "alternate":
-                    href = child.get("href")
-                    break
-                if child.text and child.text.strip():
-                    href = child.text.strip()
-                    break
-        if href is None:
-            guid = _child(el, "guid")
-            if guid is not None and guid.get("isPermaLink", "true") == "true":
-                href = _text(guid)
-        url = normalize_url(href, base_url) if href else None
-        if url is None:
+            return Listing(links, [], truncated=True)
+        link = _feed_item(el, base_url)
+        el.clear()
+        if link is not None:
+            links.append(link)
+    if root is None:
+        raise PermanentError(Reason.BAD_FEED, "empty document")
+    return Listing(links, [])
+
+
+def _feed_item(el: Element, base_url: str) -> Link | None:
+    href = None
+    for child in el:
+        if _local(child.tag) != "link":
             continue
-        date = _child(el, "pubdate", "published", "updated", "date")
-        links.append(Link(url, _text(_child(el, "title")), _parse_date(_text(date))))
-    return Listing(links, [], truncated)
+        if child.get("href") and child.get("rel", "alternate") == "alternate":
+            href = child.get("href")
+            break
+        if child.text and child.text.strip():
+            href = child.text.strip()
+            break
+    if href is None:
+        guid = _child(el, "guid")
+        if guid is not None and guid.get("isPermaLink", "true") == "true":
+            href = _text(guid)
+    url = normalize_url(href, base_url) if href else None
+    if url is None:
+        return None
+    date = _child(el, "pubdate", "published", "updated", "date")
+    return Link(url, _text(_child(el, "title")), _parse_date(_text(date)))
 
 
 def parse_sitemap(content: bytes, base_url: str, max_entries: int) -> Listing:
     """A sitemap index (-> children) or a urlset (with Google News fields when present)."""
-    root = _parse_xml(content, Reason.BAD_SITEMAP)
-    kind = _local(root.tag)
-    if kind not in ("urlset", "sitemapindex"):
-        raise PermanentError(Reason.BAD_SITEMAP, f"root element {kind}")
     links: list[Link] = []
     children: list[str] = []
-    truncated = False
-    for el in root:
+    kind = ""
+    for event, el in _events(content, Reason.BAD_SITEMAP):
+        if not kind:
+            kind = _local(el.tag)
+            if kind not in ("urlset", "sitemapindex"):
+                raise PermanentError(Reason.BAD_SITEMAP, f"root element {kind}"[:200])
+            continue
+        if event != "end" or _local(el.tag) not in ("url", "sitemap"):
+            continue
         if len(links) + len(children) >= max_entries:
-            truncated = True
-            break
+            return Listing(links, children, truncated=True)
         loc = normalize_url(_text(_child(el, "loc")) or "", base_url)
+        news = _child(el, "news")
+        title = _text(_child(news, "title")) if news is not None else None
+        published = _parse_date(_text(_child(news, "publication_date"))) if news is not None else None
+        el.clear()
         if loc is None:
             continue
         if kind == "sitemapindex":
             children.append(loc)
-            continue
-        news = _child(el, "news")
-        title = published = None
-        if news is not None:
-            title = _text(_child(news, "title"))
-            published = _parse_date(_text(_child(news, "publication_date")))
-        elif looks_like_navigation(loc):
-            continue  # a regular sitemap lists sections and static pages too
-        links.append(Link(loc, title, published))
-    return Listing(links, children, truncated)
+        elif news is not None or not looks_like_navigation(loc):
+            # A regular sitemap lists sections and static pages too; news entries are articles.
+            links.append(Link(loc, title, published))
+    if not kind:
+        raise PermanentError(Reason.BAD_SITEMAP, "empty document")
+    return Listing(links, children)
 
 
 def parse_section(content: bytes, page_url: str, max_entries: int) -> Listing:

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.urls import normalize_url
+from shared.urls import normalize_url, url_host
 
 
 class Source(BaseModel):
@@ -74,6 +74,12 @@ class SourcesFile(BaseModel):
         return self
 
 
+def source_hosts(source: Source) -> set[str]:
+    """Every host (politeness key) a source's polls fetch from."""
+    urls = (source.home_url, *source.feeds, *source.sitemaps, *source.sections)
+    return {url_host(u) for u in urls}
+
+
 def parse_sources(text: str) -> dict[str, Source]:
     """Parse the YAML text (a mapping with ``sources:`` or a bare list)."""
     data = yaml.safe_load(text) or []
@@ -82,5 +88,12 @@ def parse_sources(text: str) -> dict[str, Source]:
     return {s.id: s for s in SourcesFile.model_validate(data).sources}
 
 
+class SourcesError(ValueError):
+    """The sources file is missing, not YAML, or not a valid list of sources."""
+
+
 def load_sources(path: Path) -> dict[str, Source]:
-    return parse_sources(path.read_text(encoding="utf-8"))
+    try:
+        return parse_sources(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, yaml.YAMLError, ValueError) as exc:
+        raise SourcesError(f"{path}: {exc}") from exc

@@ -12,31 +12,35 @@ import time
 from functools import lru_cache
 from typing import Any
 
+import redis
 import structlog
 from celery import Task
 
 from services.crawler.crawl import (
     MAX_SITEMAP_DEPTH,
     CrawlOptions,
-    ListingResult,
     claim_due,
     crawl_listing,
     due_sources,
     entry_points,
     extract_queue_depth,
+    record_listing,
     start_round,
 )
 from services.crawler.listings import ListingKind
 from services.crawler.schedule import PollBounds
-from services.crawler.sources import Source, load_sources
+from services.crawler.sources import Source, SourcesError, load_sources, source_hosts
 from shared.celery_app import MAX_COUNTDOWN_SECONDS, create_app
 from shared.clients import make_redis
+from shared.deadletter import dead_letter
 from shared.errors import PermanentError, Reason, RetryableError
 from shared.fetch import FetchOptions, FetchResult, make_http_client
 from shared.keys import Keys
+from shared.logging import truncate
 from shared.messages import PollSource, Queue, TaskName
 from shared.outcomes import record_outcome
 from shared.polite import get_robots, polite_fetch
+from shared.politeness import set_host_interval
 from shared.robots import Robots
 from shared.settings import get_settings
 
@@ -66,6 +70,17 @@ def _sources() -> dict[str, Source]:
     return load_sources(settings.sources_file)
 
 
+def _source(source_id: str) -> Source | None:
+    try:
+        source = _sources().get(source_id)
+    except SourcesError as exc:
+        log.error("sources_invalid", path=str(settings.sources_file), error=truncate(exc))
+        return None
+    if source is None:
+        log.warning("unknown_source", source_id=source_id)  # removed from the file since
+    return source
+
+
 def _bounds(source: Source) -> PollBounds:
     return PollBounds(
         source.min_poll_seconds or settings.poll_min_seconds,
@@ -73,19 +88,22 @@ def _bounds(source: Source) -> PollBounds:
     )
 
 
-def _options(source: Source) -> CrawlOptions:
+def _options() -> CrawlOptions:
     return CrawlOptions(
         seen_ttl_seconds=settings.seen_ttl_days * 86400,
         extract_queue_max=settings.extract_queue_max,
         max_listing_entries=settings.max_listing_entries,
-        poll_bounds=_bounds(source),
     )
 
 
 @app.task(name=TaskName.POLL_DUE)
 def poll_due() -> int:
     r, _, _, keys = _clients()
-    sources = _sources()
+    try:
+        sources = _sources()
+    except SourcesError as exc:
+        log.error("sources_invalid", path=str(settings.sources_file), error=truncate(exc))
+        return 0
     now = time.time()
     sent = 0
     for source_id in due_sources(r, keys, sources, now):
@@ -100,18 +118,30 @@ def poll_due() -> int:
 def poll_source(source_id: str) -> int:
     r, _, _, keys = _clients()
     structlog.contextvars.bind_contextvars(source_id=source_id)
-    source = _sources().get(source_id)
+    source = _source(source_id)
     if source is None:
-        log.warning("unknown_source", source_id=source_id)
         return 0
     now = time.time()
     if extract_queue_depth(r, keys) > settings.extract_queue_max:
         # Backpressure: no round now (and no slow-down for it); look again next tick.
         r.zadd(keys.sources_due, {source_id: now + settings.poll_tick_seconds})
-        record_outcome(r, keys, "poll_deferred", stage=STAGE, outcome="deferred",
-                       reason=Reason.BACKPRESSURE, source_id=source_id)  # fmt: skip
+        record_outcome(
+            r,
+            keys,
+            "poll_deferred",
+            stage=STAGE,
+            outcome="deferred",
+            reason=Reason.BACKPRESSURE,
+            source_id=source_id,
+        )
         return 0
     interval = start_round(r, keys, source, _bounds(source), now)
+    if source.rate_per_second:
+        # The source's own rate becomes its hosts' limit for every process, the worker's
+        # article fetches included, until a while after the source stops being polled.
+        ttl = max(86400.0, 2 * _bounds(source).max_seconds)
+        for host in source_hosts(source):
+            set_host_interval(r, keys, host, source.rate_per_second, ttl)
     points = entry_points(source)
     for url, kind in points:
         _send_listing(source_id, url, kind, 0)
@@ -130,7 +160,7 @@ def _send_listing(source_id: str, url: str, kind: ListingKind, depth: int) -> No
 def fetch_listing(self: Task, source_id: str, url: str, kind: str, depth: int = 0) -> str:
     r, client, options, keys = _clients()
     structlog.contextvars.bind_contextvars(source_id=source_id, url=url, kind=kind)
-    source = _sources().get(source_id)
+    source = _source(source_id)
     if source is None:
         return "unknown_source"
     rate = source.rate_per_second or settings.host_rate_per_second
@@ -149,9 +179,14 @@ def fetch_listing(self: Task, source_id: str, url: str, kind: str, depth: int = 
 
     def robots_for(target: str) -> Robots:
         return get_robots(
-            client, r, keys, target, options,
-            robots_ttl=settings.robots_ttl_seconds, default_rate=rate,
-        )  # fmt: skip
+            client,
+            r,
+            keys,
+            target,
+            options,
+            robots_ttl=settings.robots_ttl_seconds,
+            default_rate=rate,
+        )
 
     try:
         result = crawl_listing(
@@ -163,11 +198,13 @@ def fetch_listing(self: Task, source_id: str, url: str, kind: str, depth: int = 
             source=source,
             url=url,
             kind=ListingKind(kind),
-            options=_options(source),
+            options=_options(),
             depth=depth,
         )
     except RetryableError as exc:
         return _retry(self, exc, url)
+    except redis.RedisError as exc:  # our own store is down: back off like any outage
+        return _retry(self, RetryableError(Reason.CONNECTION_ERROR, f"redis: {exc}"), url)
     except PermanentError as exc:
         record_outcome(
             r,
@@ -181,51 +218,34 @@ def fetch_listing(self: Task, source_id: str, url: str, kind: str, depth: int = 
             error=exc.detail[:300],
         )
         return str(exc.reason)
+    except Exception as exc:  # a bug or an input we did not foresee: never kill the worker
+        log.exception("listing_crashed", url=url)
+        record_outcome(
+            r,
+            keys,
+            "listing_failed",
+            stage=STAGE,
+            outcome="failed",
+            reason=Reason.INTERNAL_ERROR,
+            url=url,
+            kind=kind,
+            error=truncate(exc),
+        )
+        dead_letter(
+            r,
+            keys,
+            task=FETCH_LISTING,
+            reason=Reason.INTERNAL_ERROR,
+            error=exc,
+            attempts=1,
+            kwargs={"source_id": source_id, "url": url, "kind": kind, "depth": depth},
+        )
+        return str(Reason.INTERNAL_ERROR)
     for child, child_kind in result.children:
         if depth < MAX_SITEMAP_DEPTH:
             _send_listing(source_id, child, child_kind, depth + 1)
-    _record(r, keys, result, url, kind)
+    record_listing(r, keys, result, url, kind)
     return result.outcome
-
-
-def _record(r: Any, keys: Keys, result: ListingResult, url: str, kind: str) -> None:
-    if result.reason is Reason.TOO_MANY_ENTRIES:
-        record_outcome(
-            r,
-            keys,
-            "listing_truncated",
-            stage=STAGE,
-            outcome="truncated",
-            reason=Reason.TOO_MANY_ENTRIES,
-            url=url,
-            kind=kind,
-        )
-    if result.outcome == "enqueued":
-        record_outcome(
-            r,
-            keys,
-            "listing_crawled",
-            stage=STAGE,
-            outcome="crawled",
-            url=url,
-            kind=kind,
-            new=len(result.new_urls),
-            duplicates=result.duplicates,
-            children=len(result.children),
-        )
-        for new_url in result.new_urls:
-            record_outcome(r, keys, "url_enqueued", stage="enqueue", outcome="enqueued", url=new_url)
-    else:
-        record_outcome(
-            r,
-            keys,
-            "listing_skipped",
-            stage=STAGE,
-            outcome=result.outcome,
-            reason=result.reason,
-            url=url,
-            kind=kind,
-        )
 
 
 def _retry(task: Task, exc: RetryableError, url: str) -> str:

@@ -62,19 +62,25 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
     return predicate()
 
 
-def wait_quiet(value: Callable[[], Any], quiet: float, timeout: float) -> Any:
-    """Wait until ``value()`` stops changing for ``quiet`` seconds; return the last value."""
+def crawl_settled(r: redis.Redis, keys: Keys) -> bool:
+    """No crawler task waiting in the crawl queue or held by a worker (unacked, incl. ETA)."""
+    prefix = f"{keys.prefix}:celery:"
+    return not r.llen(prefix + "crawl") and not r.hlen(prefix + "unacked")
+
+
+def wait_settled(r: redis.Redis, keys: Keys, timeout: float, stable: float = 0.5) -> bool:
+    """Wait until the crawl has settled and stays settled for ``stable`` seconds."""
     deadline = time.monotonic() + timeout
-    last = value()
-    since = time.monotonic()
+    since: float | None = None
     while time.monotonic() < deadline:
-        time.sleep(0.1)
-        now = value()
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            break
-    return last
+        if crawl_settled(r, keys):
+            since = since or time.monotonic()
+            if time.monotonic() - since >= stable:
+                return True
+        else:
+            since = None
+        time.sleep(0.05)
+    return False
 
 
 class InProcessCrawler:
@@ -83,7 +89,6 @@ class InProcessCrawler:
 
     def __init__(self, settings: Settings, r: redis.Redis) -> None:
         from services.crawler.crawl import CrawlOptions
-        from services.crawler.schedule import PollBounds
         from shared.celery_app import create_app
         from shared.fetch import FetchOptions, make_http_client
 
@@ -97,7 +102,6 @@ class InProcessCrawler:
             seen_ttl_seconds=settings.seen_ttl_days * 86400,
             extract_queue_max=settings.extract_queue_max,
             max_listing_entries=settings.max_listing_entries,
-            poll_bounds=PollBounds(settings.poll_min_seconds, settings.poll_max_seconds),
         )
 
     def _patiently(self, call: Callable[[], Any]) -> Any:
@@ -117,32 +121,48 @@ class InProcessCrawler:
 
         return self._patiently(
             lambda: polite_fetch(
-                self.client, self.r, self.keys, url, self.options,
+                self.client,
+                self.r,
+                self.keys,
+                url,
+                self.options,
                 robots_ttl=self.settings.robots_ttl_seconds,
-                default_rate=self.settings.host_rate_per_second, **kw,
+                default_rate=self.settings.host_rate_per_second,
+                **kw,
             )
-        )  # fmt: skip
+        )
 
     def robots(self, url: str) -> Any:
         from shared.polite import get_robots
 
         return self._patiently(
             lambda: get_robots(
-                self.client, self.r, self.keys, url, self.options,
+                self.client,
+                self.r,
+                self.keys,
+                url,
+                self.options,
                 robots_ttl=self.settings.robots_ttl_seconds,
                 default_rate=self.settings.host_rate_per_second,
             )
-        )  # fmt: skip
+        )
 
     def listing(self, source: Any, url: str, kind: str, depth: int = 0) -> Any:
         from services.crawler.crawl import crawl_listing
         from services.crawler.listings import ListingKind
 
         return crawl_listing(
-            r=self.r, keys=self.keys, fetcher=self.fetch, robots_for=self.robots,
-            sender=self.sender, source=source, url=url, kind=ListingKind(kind),
-            options=self.crawl_options, depth=depth,
-        )  # fmt: skip
+            r=self.r,
+            keys=self.keys,
+            fetcher=self.fetch,
+            robots_for=self.robots,
+            sender=self.sender,
+            source=source,
+            url=url,
+            kind=ListingKind(kind),
+            options=self.crawl_options,
+            depth=depth,
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -14,7 +14,7 @@ from tests.integration.crawler_support import (
     CRAWLER_APP,
     crawler_settings,
     queued_urls,
-    wait_quiet,
+    wait_settled,
     write_sources,
 )
 from tests.service_processes import celery_worker, settings_env
@@ -31,11 +31,8 @@ def test_discovery_from_home_page_finds_feed_and_sitemap(
     start = len(fixture_site.access_log)
     with celery_worker(CRAWLER_APP, [Queue.CRAWL], settings_env(settings), name="crawler"):
         create_app("test-sender", settings).send_task(TaskName.POLL_SOURCE, kwargs={"source_id": "dala"})
-        urls, _ = wait_quiet(
-            lambda: (sorted(queued_urls(redis_client, keys)), len(fixture_site.access_log)),
-            quiet=2.0,
-            timeout=30,
-        )
+        assert wait_settled(redis_client, keys, timeout=30)
+        urls = sorted(queued_urls(redis_client, keys))
     assert urls == sorted(a.url for a in fixture_site.articles)
     fetched = {e.path.split("?")[0] for e in fixture_site.access_log.entries()[start:] if e.server == "main"}
     assert {
@@ -58,9 +55,6 @@ def test_site_without_feed_or_sitemap_is_crawled_through_sections(
     keys = Keys(settings.redis_prefix)
     with celery_worker(CRAWLER_APP, [Queue.CRAWL], settings_env(settings), name="crawler"):
         create_app("test-sender", settings).send_task(TaskName.POLL_SOURCE, kwargs={"source_id": "plain"})
-        urls, _ = wait_quiet(
-            lambda: (sorted(queued_urls(redis_client, keys)), len(fixture_site.access_log)),
-            quiet=2.0,
-            timeout=30,
-        )
+        assert wait_settled(redis_client, keys, timeout=30)
+        urls = sorted(queued_urls(redis_client, keys))
     assert urls == sorted(a.url for a in fixture_site.plain_articles)

@@ -169,3 +169,39 @@ def test_crawl_delay_slows_the_host(
     with pytest.raises(RetryableError) as err:
         polite_fetch(client, redis_client, keys, fixture_site.plain_articles[1].url, OPTIONS, **kw)
     assert 1.0 < err.value.retry_after <= 1.5  # type: ignore[operator]
+
+
+def test_redirect_to_another_host_obeys_that_hosts_robots_and_limit(
+    fixture_site: Any, client: httpx.Client, redis_client: Any, unique_name: str
+) -> None:
+    keys = Keys(unique_name)
+    kw = {"robots_ttl": 60.0, "default_rate": 100.0}
+    target = fixture_site.plain_articles[0]
+    hop = {"Location": target.url}
+    robots = b"User-agent: *\nDisallow: /stories/\n"
+    started = time.time()
+    with (
+        fixture_site.override("/go/elsewhere.html", 302, b"", hop),
+        fixture_site.override("/robots.txt", 200, robots, server="plain"),
+    ):
+        for _ in range(5):
+            try:
+                polite_fetch(
+                    client,
+                    redis_client,
+                    keys,
+                    fixture_site.url("/go/elsewhere.html"),
+                    OPTIONS,
+                    **kw,
+                )
+            except RetryableError as exc:  # a host slot (main, then plain robots.txt)
+                time.sleep(exc.retry_after or 0.05)
+                continue
+            except PermanentError as exc:
+                assert exc.reason is Reason.DISALLOWED_BY_ROBOTS
+                break
+        else:
+            pytest.fail("never reached the redirect target's robots.txt")
+    plain = fixture_site.access_log.paths(since=started, server="plain")
+    assert "/robots.txt" in plain and target.path not in plain
+    assert redis_client.exists(keys.robots(target.url.split("//")[1].split("/")[0]))

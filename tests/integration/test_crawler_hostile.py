@@ -17,7 +17,7 @@ from tests.integration.crawler_support import (
     InProcessCrawler,
     crawler_settings,
     queued_urls,
-    wait_quiet,
+    wait_settled,
     write_sources,
 )
 from tests.service_processes import celery_worker, settings_env
@@ -56,11 +56,8 @@ def test_hostile_source(fixture_site: Any, make_settings: Any, redis_client: Any
     crawler = InProcessCrawler(settings, redis_client)
     with celery_worker(CRAWLER_APP, [Queue.CRAWL], env, name="hostile") as proc:
         create_app("test-sender", settings).send_task(TaskName.POLL_SOURCE, kwargs={"source_id": "hostile"})
-        urls = wait_quiet(
-            lambda: (sorted(queued_urls(redis_client, crawler.keys)), len(fixture_site.access_log)),
-            quiet=2.0,
-            timeout=40,
-        )[0]
+        assert wait_settled(redis_client, crawler.keys, timeout=40)
+        urls = sorted(queued_urls(redis_client, crawler.keys))
         assert proc.poll() is None  # nothing crashed the worker
     counters = read_counters(redis_client, crawler.keys)
     assert counters.get("crawl:failed:xml_attack") == 1

@@ -136,3 +136,14 @@ def test_discovery_helpers() -> None:
     assert discover_sitemaps(robots, BASE) == [BASE + "/sitemap.xml"]
     assert BASE + "/news/" in discover_sections(fixture("plain/index.html"), BASE + "/")
     assert BASE + "/about/" not in discover_sections(fixture("plain/index.html"), BASE + "/")
+
+
+def test_million_entry_sitemap_stops_at_the_cap_quickly() -> None:
+    import time
+
+    rows = b"".join(b"<url><loc>/n/%d-12345.html</loc></url>" % i for i in range(1_000_000))
+    content = b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + rows + b"</urlset>"
+    started = time.monotonic()
+    listing = parse_sitemap(content, BASE + "/", 5000)
+    assert len(listing.links) == 5000 and listing.truncated
+    assert time.monotonic() - started < 2.0  # streamed: the rest is never parsed

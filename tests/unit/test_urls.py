@@ -137,6 +137,7 @@ def test_looks_like_navigation(url: str, expected: bool) -> None:
         ("https://ex.com/", False),
         ("https://ex.com/news/2025/", False),
         ("https://ex.com/news", False),
+        ("https://ex.com/kz/", False),
     ],
 )
 def test_looks_like_section(url: str, expected: bool) -> None:
