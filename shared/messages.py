@@ -22,6 +22,7 @@ class Queue:
 class TaskName:
     POLL_DUE = "crawler.poll_due"
     POLL_SOURCE = "crawler.poll_source"
+    FETCH_LISTING = "crawler.fetch_listing"  # one feed, sitemap or section page
     PROCESS_URL = "worker.process_url"
     INDEX_DOCUMENT = "indexer.index_document"
 
@@ -29,6 +30,7 @@ class TaskName:
 TASK_QUEUES: dict[str, str] = {
     TaskName.POLL_DUE: Queue.CRAWL,
     TaskName.POLL_SOURCE: Queue.CRAWL,
+    TaskName.FETCH_LISTING: Queue.CRAWL,
     TaskName.PROCESS_URL: Queue.EXTRACT,
     TaskName.INDEX_DOCUMENT: Queue.INDEX,
 }

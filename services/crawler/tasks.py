@@ -46,14 +46,11 @@ from shared.settings import get_settings
 
 log = structlog.get_logger(__name__)
 
-# Crawler-internal task: sent only by the crawler to itself, so its name lives here.
-FETCH_LISTING = "crawler.fetch_listing"
 STAGE = "crawl"
 RATE_LIMIT_RETRIES = 100  # waiting for a host slot is not a failure; bounded all the same
 
 settings = get_settings()
 app = create_app("crawler", settings)
-app.conf.task_routes = {**app.conf.task_routes, FETCH_LISTING: {"queue": Queue.CRAWL}}
 app.conf.beat_schedule = {
     "poll-due": {"task": TaskName.POLL_DUE, "schedule": settings.poll_tick_seconds},
 }
@@ -156,7 +153,7 @@ def _send_listing(source_id: str, url: str, kind: ListingKind, depth: int) -> No
     )
 
 
-@app.task(name=FETCH_LISTING, bind=True, max_retries=None)
+@app.task(name=TaskName.FETCH_LISTING, bind=True, max_retries=None)
 def fetch_listing(self: Task, source_id: str, url: str, kind: str, depth: int = 0) -> str:
     r, client, options, keys = _clients()
     structlog.contextvars.bind_contextvars(source_id=source_id, url=url, kind=kind)
@@ -234,7 +231,7 @@ def fetch_listing(self: Task, source_id: str, url: str, kind: str, depth: int = 
         dead_letter(
             r,
             keys,
-            task=FETCH_LISTING,
+            task=TaskName.FETCH_LISTING,
             reason=Reason.INTERNAL_ERROR,
             error=exc,
             attempts=1,
