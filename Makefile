@@ -42,7 +42,7 @@ dlq: install ## list dead letters
 dlq-replay: install ## re-send every dead letter after a fix
 	@deploy/local/stack.sh env-run $(PY) -m shared.ops dlq-replay
 
-test: install ## install, start real Redis + Elasticsearch, run the whole suite
+test: install lint ## install, lint, start real Redis + Elasticsearch, run the whole suite
 	@deploy/local/test-servers.sh start
 	@source run/test/servers.env && $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  deploy/local/test-servers.sh stop; exit $$rc

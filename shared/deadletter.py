@@ -43,7 +43,7 @@ def dead_letter(
 
 
 def list_dead_letters(r: redis.Redis, keys: Keys, limit: int = 100) -> list[dict[str, Any]]:
-    return [json.loads(raw) for raw in r.lrange(keys.dead_letters, 0, limit - 1)]  # type: ignore[union-attr]
+    return [json.loads(raw) for raw in r.lrange(keys.dead_letters, 0, limit - 1)]
 
 
 def replay_dead_letters(r: redis.Redis, keys: Keys, sender: TaskSender) -> int:
@@ -53,13 +53,13 @@ def replay_dead_letters(r: redis.Redis, keys: Keys, sender: TaskSender) -> int:
         raw = r.lpop(keys.dead_letters)
         if raw is None:
             return replayed
-        entry = json.loads(raw)  # type: ignore[arg-type]
+        entry = json.loads(raw)
         try:
             kwargs = dict(entry["kwargs"])
             if "attempt" in kwargs:  # a replay gets a fresh retry budget
                 kwargs["attempt"] = 0
             sender.send_task(entry["task"], kwargs=kwargs)
         except Exception:
-            r.lpush(keys.dead_letters, raw)  # type: ignore[arg-type]
+            r.lpush(keys.dead_letters, raw)
             raise
         replayed += 1

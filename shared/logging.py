@@ -48,7 +48,7 @@ def configure_logging(settings: Settings, service: str, *, cache: bool = True) -
     )
     if settings.log_format is LogFormat.JSON:
         renderer: structlog.typing.Processor = structlog.processors.JSONRenderer()
-        final = [structlog.processors.dict_tracebacks, renderer]
+        final: list[structlog.typing.Processor] = [structlog.processors.dict_tracebacks, renderer]
     else:
         final = [structlog.dev.ConsoleRenderer()]
     formatter = structlog.stdlib.ProcessorFormatter(

@@ -62,5 +62,5 @@ class OutcomeTally:
 
 
 def read_counters(r: redis.Redis, keys: Keys) -> dict[str, int]:
-    raw: dict[str, str] = r.hgetall(keys.counters)  # type: ignore[assignment]
+    raw: dict[str, str] = r.hgetall(keys.counters)
     return {k: int(v) for k, v in sorted(raw.items())}

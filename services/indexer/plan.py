@@ -79,7 +79,7 @@ def plan_action(
 
 def classify_item(ok: bool, item: dict[str, Any]) -> Verdict:
     """Map one bulk item result to what happens next."""
-    result = next(iter(item.values()), {}) if item else {}
+    result: dict[str, Any] = next(iter(item.values()), {}) if item else {}
     if ok:
         return Verdict.UPDATED if result.get("result") == "updated" else Verdict.CREATED
     status = result.get("status")
@@ -90,7 +90,7 @@ def classify_item(ok: bool, item: dict[str, Any]) -> Verdict:
 
 
 def item_error(item: dict[str, Any]) -> str:
-    result = next(iter(item.values()), {}) if item else {}
+    result: dict[str, Any] = next(iter(item.values()), {}) if item else {}
     error = result.get("error") or result.get("exception") or "unknown error"
     if isinstance(error, dict):
         return f"{error.get('type')}: {error.get('reason')}"

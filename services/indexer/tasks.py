@@ -156,7 +156,8 @@ def _requeue(tally: OutcomeTally, message: IndexDocument, reason: Reason, error:
 def _dead_letter(
     tally: OutcomeTally, kwargs: dict[str, Any], reason: Reason, error: object, attempts: int
 ) -> None:
-    document = kwargs.get("document") if isinstance(kwargs.get("document"), dict) else {}
+    raw = kwargs.get("document")
+    document: dict[str, Any] = raw if isinstance(raw, dict) else {}
     dead_letter(
         r, keys, task=TaskName.INDEX_DOCUMENT, kwargs=kwargs, reason=reason, error=error, attempts=attempts
     )

@@ -93,7 +93,8 @@ def write_batch(
         raise_on_exception=False,
         max_retries=0,  # retries are requeues with backoff, never sleeps inside a task
     ):
-        doc_id = next(iter(item.values()), {}).get("_id", "?")
+        body: dict[str, Any] = next(iter(item.values()), {})
+        doc_id = str(body.get("_id", "?"))
         verdict = classify_item(ok, item)
         results.append(ItemResult(doc_id, verdict, None if ok else item_error(item)))
     return results

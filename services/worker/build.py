@@ -68,7 +68,7 @@ def build_document(
         image_url=image_url,
         page_tags=page_tags or [],
         published_at=published_at,
-        published_at_source=published_at_source,  # type: ignore[arg-type]
+        published_at_source=published_at_source,
         modified_at=modified_at,
         fetched_at=page.fetched_at,
         word_count=len(text.split()),

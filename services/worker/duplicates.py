@@ -55,7 +55,7 @@ def register_and_find_original(
             num=_MAX_CANDIDATES_PER_BAND,
             withscores=True,
         )
-        for member, score in candidates:  # type: ignore[union-attr]
+        for member, score in candidates:
             other_id, _, other_hash = str(member).rpartition(":")
             if other_id == doc_id:
                 first_seen = min(first_seen, score)
