@@ -19,8 +19,6 @@ class Reason(StrEnum):
     BAD_URL = "bad_url"
     BAD_SCHEME = "bad_scheme"
     PRIVATE_ADDRESS = "private_address"
-    NOT_ARTICLE_URL = "not_article_url"
-    DUPLICATE_URL = "duplicate_url"
     DISALLOWED_BY_ROBOTS = "disallowed_by_robots"
     # fetching
     TIMEOUT = "timeout"
@@ -45,7 +43,6 @@ class Reason(StrEnum):
     BINARY_CONTENT = "binary_content"
     # messages and indexing
     BAD_MESSAGE = "bad_message"
-    DUPLICATE = "duplicate"
     UNCHANGED = "unchanged"
     INDEX_REJECTED = "index_rejected"
     INDEX_UNAVAILABLE = "index_unavailable"

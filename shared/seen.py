@@ -39,20 +39,6 @@ def mark_new_many(r: redis.Redis, keys: Keys, urls: list[str], ttl_seconds: floa
     return [bool(ok) for ok in pipe.execute()]
 
 
-def claim_canonical(
-    r: redis.Redis, keys: Keys, url: str, canonical_url: str | None, ttl_seconds: float
-) -> bool:
-    """For the worker: should the page fetched from ``url`` be processed, given its
-    ``rel=canonical``? True when there is no usable canonical, when it is the page's own URL,
-    or when nobody had claimed the canonical URL yet (it is claimed now). False means the
-    article was, or is being, processed under its canonical URL: skip it as a duplicate.
-    """
-    canonical = normalize_url(canonical_url, base=url) if canonical_url else None
-    if canonical is None or canonical == (normalize_url(url) or url):
-        return True
-    return mark_new(r, keys, canonical, ttl_seconds)
-
-
 def is_seen(r: redis.Redis, keys: Keys, url: str) -> bool:
     return bool(r.exists(keys.seen(url_key_hash(url))))
 

@@ -10,7 +10,6 @@ import pytest
 from shared.keys import Keys
 from shared.politeness import acquire_slot, push_back, set_host_interval
 from shared.seen import (
-    claim_canonical,
     forget,
     is_seen,
     mark_new,
@@ -72,14 +71,3 @@ def test_configured_host_rate_and_crawl_delay_floor(redis_client: Any, unique_na
     assert 1.9 < acquire_slot(redis_client, keys, "slow.example", 0.1) <= 2.0
     assert acquire_slot(redis_client, keys, "delay.example", 0.1, floor_seconds=3.0) == 0.0
     assert 2.9 < acquire_slot(redis_client, keys, "delay.example", 0.1) <= 3.0
-
-
-def test_claim_canonical(redis_client: Any, unique_name: str) -> None:
-    keys = Keys(unique_name)
-    page = "https://ex.com/amp/story-12345"
-    canonical = "https://ex.com/news/story-12345"
-    assert claim_canonical(redis_client, keys, page, None, 60)
-    assert claim_canonical(redis_client, keys, page, page + "?utm_source=x", 60)  # itself
-    assert claim_canonical(redis_client, keys, page, "/news/story-12345", 60)  # first claim
-    assert not claim_canonical(redis_client, keys, "https://ex.com/m/story-12345", canonical, 60)
-    assert not mark_new(redis_client, keys, canonical, 60)  # the crawler will not enqueue it

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 from pydantic import ValidationError
 
@@ -27,10 +24,3 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 def test_bad_values_fail_at_start_up(bad: dict) -> None:
     with pytest.raises(ValidationError):
         Settings(**bad)
-
-
-def test_every_setting_is_documented_in_the_readme() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
-    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.M))
-    missing = {name.upper() for name in Settings.model_fields} - documented
-    assert not missing, f"settings missing from the README table: {sorted(missing)}"
