@@ -30,6 +30,9 @@ def create_app(service: str, settings: Settings | None = None) -> Celery:
         # At-least-once: a killed worker's message returns instead of disappearing.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # Tasks turn every expected failure into an outcome themselves; an exception that
+        # still escapes means Redis itself is unreachable, and the message must come back.
+        task_acks_on_failure_or_timeout=False,
         worker_prefetch_multiplier=1,
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,

@@ -56,8 +56,9 @@ def replay_dead_letters(r: redis.Redis, keys: Keys, sender: TaskSender) -> int:
         entry = json.loads(raw)
         try:
             kwargs = dict(entry["kwargs"])
-            if "attempt" in kwargs:  # a replay gets a fresh retry budget
-                kwargs["attempt"] = 0
+            for counter in ("attempt", "waits"):  # a replay gets a fresh retry budget
+                if counter in kwargs:
+                    kwargs[counter] = 0
             sender.send_task(entry["task"], kwargs=kwargs)
         except Exception:
             r.lpush(keys.dead_letters, raw)

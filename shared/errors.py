@@ -63,9 +63,19 @@ class PipelineError(Exception):
 class RetryableError(PipelineError):
     """Worth trying again later: the cause is outside the input and may pass."""
 
-    def __init__(self, reason: Reason, detail: str = "", retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: Reason,
+        detail: str = "",
+        retry_after: float | None = None,
+        *,
+        slot_reserved: bool = False,
+    ) -> None:
         super().__init__(reason, detail)
         self.retry_after = retry_after
+        # RATE_LIMITED only: a request slot is booked ``retry_after`` seconds from now, so the
+        # retry must run then and must not book another one.
+        self.slot_reserved = slot_reserved
 
 
 class PermanentError(PipelineError):

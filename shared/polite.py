@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -25,7 +26,7 @@ import redis
 from shared.errors import PermanentError, Reason, RetryableError
 from shared.fetch import FetchOptions, FetchResult, check_host, fetch
 from shared.keys import Keys
-from shared.politeness import acquire_slot, interval_for, push_back
+from shared.politeness import BOOKING_HORIZON_SECONDS, acquire_slot, interval_for, push_back
 from shared.robots import MAX_ROBOTS_BYTES, Robots, crawl_delay, is_allowed, parse_robots
 from shared.urls import url_host, url_origin
 
@@ -37,10 +38,37 @@ def agent_token(options: FetchOptions) -> str:
     return options.user_agent.split("/", 1)[0].split(" ", 1)[0].lower()
 
 
-def _take_slot(r: redis.Redis, keys: Keys, host: str, interval: float, floor: float | None = None) -> None:
+@dataclass
+class Booking:
+    """A request slot that an earlier try booked (``RetryableError.slot_reserved``) and whose
+    time has now come: it serves the next request of this try, once."""
+
+    held: bool = False
+
+    def use(self) -> bool:
+        held, self.held = self.held, False
+        return held
+
+
+def _take_slot(
+    r: redis.Redis,
+    keys: Keys,
+    host: str,
+    interval: float,
+    floor: float | None = None,
+    *,
+    booking: Booking | None = None,
+) -> None:
+    if booking is not None and booking.use():
+        return
     wait = acquire_slot(r, keys, host, interval, floor_seconds=floor or 0.0)
     if wait > 0:
-        raise RetryableError(Reason.RATE_LIMITED, f"host {host} busy", retry_after=wait)
+        raise RetryableError(
+            Reason.RATE_LIMITED, f"host {host}: slot booked", retry_after=wait, slot_reserved=True
+        )
+    if wait < 0:  # the queue for this host is longer than the horizon: come back nearer the turn
+        retry_after = max(1.0, -wait - BOOKING_HORIZON_SECONDS / 2)
+        raise RetryableError(Reason.RATE_LIMITED, f"host {host}: fully booked", retry_after=retry_after)
 
 
 def _pushing_back(r: redis.Redis, keys: Keys, host: str, exc: RetryableError) -> None:
@@ -57,6 +85,7 @@ def get_robots(
     *,
     robots_ttl: float,
     default_rate: float,
+    booking: Booking | None = None,
 ) -> Robots:
     """The host's robots rules from the Redis cache, fetching robots.txt when missing."""
     host = url_host(url)
@@ -69,7 +98,7 @@ def get_robots(
             wait = float(ttl) if isinstance(ttl, int) and ttl > 0 else ROBOTS_UNREACHABLE_SECONDS
             raise RetryableError(Reason.HTTP_5XX, f"robots.txt of {host} unreachable", retry_after=wait)
         return parse_robots(entry.get("text", ""))
-    _take_slot(r, keys, host, interval_for(default_rate))
+    _take_slot(r, keys, host, interval_for(default_rate), booking=booking)
     robots_options = dataclasses.replace(
         options, max_body_bytes=min(options.max_body_bytes, MAX_ROBOTS_BYTES)
     )
@@ -105,16 +134,23 @@ def polite_fetch(
     *,
     robots_ttl: float,
     default_rate: float,
+    booking: Booking | None = None,
     **fetch_kwargs: Any,
 ) -> FetchResult:
-    """``fetch`` behind robots.txt and the shared per-host rate limit (see module docstring)."""
+    """``fetch`` behind robots.txt and the shared per-host rate limit (see module docstring).
+
+    ``booking``: the slot an earlier try booked, when this call is its retry scheduled for
+    that slot; the first request made here (robots.txt or the page) uses it.
+    """
     check_host(url, options)
     host = url_host(url)
-    robots = get_robots(client, r, keys, url, options, robots_ttl=robots_ttl, default_rate=default_rate)
+    robots = get_robots(
+        client, r, keys, url, options, robots_ttl=robots_ttl, default_rate=default_rate, booking=booking
+    )
     agent = agent_token(options)
     if not is_allowed(robots, agent, url):
         raise PermanentError(Reason.DISALLOWED_BY_ROBOTS, url[:300])
-    _take_slot(r, keys, host, interval_for(default_rate), crawl_delay(robots, agent))
+    _take_slot(r, keys, host, interval_for(default_rate), crawl_delay(robots, agent), booking=booking)
 
     requested = [host]  # the host of the last request: a 429 pushes back that one
 

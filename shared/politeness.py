@@ -1,10 +1,13 @@
 """The per-host rate limit shared by every process and machine: one Redis key per host.
 
 The key holds the earliest time (Redis server clock, microseconds) at which the next request
-to that host may start. ``acquire_slot`` runs one Lua script: if that time has come, it
-moves it ``interval`` ahead and grants the slot; otherwise it returns how long to wait. No
-process ever sleeps or spins here: a caller that must wait raises ``RATE_LIMITED`` with the
-wait as ``retry_after`` and its task is retried with that countdown.
+to that host may start. ``acquire_slot`` runs one Lua script that books the next free slot
+and moves the key one interval past it: a caller either goes now, or holds a booking
+``wait`` seconds ahead and is retried exactly then without booking again. Bookings make a
+burst of N URLs for one host cost N retries in all, not N² as first-come-first-served
+polling would. Bookings reach at most :data:`BOOKING_HORIZON_SECONDS` ahead; beyond that the
+caller is told to come back when its turn is within the horizon. No process ever sleeps
+or spins here.
 
 ``push_back`` (429/503 with Retry-After, or a robots Crawl-delay) moves the time further.
 """
@@ -16,20 +19,24 @@ import redis
 from shared.keys import Keys
 
 # KEYS[1] next-allowed key, KEYS[2] per-host interval override (seconds, set by the
-# crawler from a source's rate_per_second); ARGV[1] default interval us; ARGV[2] key ttl ms;
-# ARGV[3] floor us (robots Crawl-delay). Returns 0 when the slot is granted, else the wait
-# in microseconds.
+# crawler from a source's rate_per_second); ARGV[1] default interval us; ARGV[2] minimum key
+# ttl ms; ARGV[3] floor us (robots Crawl-delay); ARGV[4] booking horizon us.
+# Returns the wait in microseconds of the slot it booked (0: go now), or minus the wait to
+# the first free slot when that lies beyond the horizon (nothing booked).
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
-if nxt > now then return nxt - now end
 local interval = tonumber(ARGV[1])
 local override = tonumber(redis.call('GET', KEYS[2]) or '')
 if override then interval = override * 1000000 end
 interval = math.max(interval, tonumber(ARGV[3]))
-redis.call('SET', KEYS[1], string.format('%d', now + interval), 'PX', ARGV[2])
-return 0
+local slot = math.max(now, nxt)
+local wait = slot - now
+if wait > tonumber(ARGV[4]) then return -wait end
+local ttl = math.max(tonumber(ARGV[2]), math.floor((wait + interval) / 500))
+redis.call('SET', KEYS[1], string.format('%d', slot + interval), 'PX', ttl)
+return wait
 """
 
 # KEYS[1]; ARGV[1] delay us; ARGV[2] ttl ms. Never moves the time backwards.
@@ -45,6 +52,8 @@ return target - now
 """
 
 _MIN_TTL_MS = 60_000
+# Bookings stay well inside the broker's countdown limit (shared.celery_app).
+BOOKING_HORIZON_SECONDS = 300.0
 
 
 def interval_for(rate_per_second: float) -> float:
@@ -55,10 +64,13 @@ def interval_for(rate_per_second: float) -> float:
 def acquire_slot(
     r: redis.Redis, keys: Keys, host: str, interval_seconds: float, *, floor_seconds: float = 0.0
 ) -> float:
-    """0.0 if a request to ``host`` may start now (and the slot is taken), else seconds to wait.
+    """Book the next request slot for ``host``.
 
-    The spacing is the host's configured interval (``set_host_interval``) if any, else
-    ``interval_seconds``, and never less than ``floor_seconds`` (Crawl-delay).
+    Returns 0.0 (go now), a positive wait in seconds (a slot is booked then), or a negative
+    number: the first free slot is that many seconds away, beyond the booking horizon, and
+    nothing was booked. The spacing is the host's configured interval
+    (``set_host_interval``) if any, else ``interval_seconds``, and never less than
+    ``floor_seconds`` (Crawl-delay).
     """
     interval_us = int(interval_seconds * 1_000_000)
     floor_us = int(floor_seconds * 1_000_000)
@@ -71,6 +83,7 @@ def acquire_slot(
         interval_us,
         ttl_ms,
         floor_us,
+        int(BOOKING_HORIZON_SECONDS * 1_000_000),
     )
     return int(wait_us) / 1_000_000
 

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
 
     # --- worker -------------------------------------------------------------
     min_text_chars: int = Field(200, description="Shorter main text means 'not an article'.")
+    rate_limit_max_waits: int = Field(100, description="Times one URL may wait for its host's slot.")
     near_duplicate_window_days: float = Field(
         7.0, description="How far back a near-duplicate's original is sought."
     )

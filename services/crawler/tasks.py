@@ -39,7 +39,7 @@ from shared.keys import Keys
 from shared.logging import truncate
 from shared.messages import PollSource, Queue, TaskName
 from shared.outcomes import record_outcome
-from shared.polite import get_robots, polite_fetch
+from shared.polite import Booking, get_robots, polite_fetch
 from shared.politeness import set_host_interval
 from shared.robots import Robots
 from shared.settings import get_settings
@@ -154,13 +154,16 @@ def _send_listing(source_id: str, url: str, kind: ListingKind, depth: int) -> No
 
 
 @app.task(name=TaskName.FETCH_LISTING, bind=True, max_retries=None)
-def fetch_listing(self: Task, source_id: str, url: str, kind: str, depth: int = 0) -> str:
+def fetch_listing(
+    self: Task, source_id: str, url: str, kind: str, depth: int = 0, slot_reserved: bool = False
+) -> str:
     r, client, options, keys = _clients()
     structlog.contextvars.bind_contextvars(source_id=source_id, url=url, kind=kind)
     source = _source(source_id)
     if source is None:
         return "unknown_source"
     rate = source.rate_per_second or settings.host_rate_per_second
+    booking = Booking(held=slot_reserved)  # this try's first request uses the slot booked for it
 
     def fetcher(target: str, **kw: Any) -> FetchResult:
         return polite_fetch(
@@ -171,6 +174,7 @@ def fetch_listing(self: Task, source_id: str, url: str, kind: str, depth: int = 
             options,
             robots_ttl=settings.robots_ttl_seconds,
             default_rate=rate,
+            booking=booking,
             **kw,
         )
 
@@ -183,6 +187,7 @@ def fetch_listing(self: Task, source_id: str, url: str, kind: str, depth: int = 
             options,
             robots_ttl=settings.robots_ttl_seconds,
             default_rate=rate,
+            booking=booking,
         )
 
     try:
@@ -263,13 +268,16 @@ def _retry(task: Task, exc: RetryableError, url: str) -> str:
             attempts=retries + 1,
         )
         return str(Reason.RETRIES_EXHAUSTED)
-    if exc.retry_after is not None:
+    if exc.slot_reserved and exc.retry_after is not None:
+        countdown = exc.retry_after  # exactly when the booked slot comes
+    elif exc.retry_after is not None:
         countdown = exc.retry_after + random.uniform(0, 0.25 * max(exc.retry_after, 0.2))
     else:
         countdown = min(2**retries, 300) * random.uniform(0.8, 1.2)
     countdown = min(countdown, MAX_COUNTDOWN_SECONDS)
     log.info("listing_retry", reason=str(exc.reason), countdown=round(countdown, 2), attempt=retries)
-    raise task.retry(exc=exc, countdown=countdown, max_retries=None)
+    kwargs = {**(task.request.kwargs or {}), "slot_reserved": exc.slot_reserved}
+    raise task.retry(exc=exc, countdown=countdown, max_retries=None, kwargs=kwargs)
 
 
 __all__ = ["app", "fetch_listing", "poll_due", "poll_source"]

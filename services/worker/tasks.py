@@ -11,8 +11,8 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
+import redis
 import structlog
-from celery import Task
 from pydantic import ValidationError
 
 from services.worker.article import DuplicateQuery, build_article
@@ -29,7 +29,7 @@ from shared.keys import Keys
 from shared.logging import truncate
 from shared.messages import IndexDocument, ProcessUrl, TaskName
 from shared.outcomes import record_outcome
-from shared.polite import polite_fetch
+from shared.polite import Booking, polite_fetch
 from shared.seen import mark_new
 from shared.settings import get_settings
 from shared.urls import normalize_url
@@ -63,8 +63,8 @@ def _find_original(query: DuplicateQuery) -> str | None:
     )
 
 
-@app.task(name=TaskName.PROCESS_URL, bind=True, max_retries=settings.task_max_retries)
-def process_url(self: Task, **kwargs: Any) -> None:
+@app.task(name=TaskName.PROCESS_URL)
+def process_url(**kwargs: Any) -> None:
     try:
         message = ProcessUrl.model_validate(kwargs)
     except ValidationError as exc:
@@ -84,13 +84,14 @@ def process_url(self: Task, **kwargs: Any) -> None:
             fetch_options,
             robots_ttl=settings.robots_ttl_seconds,
             default_rate=settings.host_rate_per_second,
+            booking=Booking(held=message.slot_reserved),
         )
         page = Page(url, message.source_id, datetime.now(UTC), message.feed_published_at, message.feed_title)
         doc = build_article(
             page, fetched.content, fetched.charset, extract_options, _find_original, normalize_url
         )
     except RetryableError as exc:
-        _retry(self, kwargs, exc)
+        _retry(message, exc)
         return
     except PermanentError as exc:
         record_outcome(
@@ -103,9 +104,13 @@ def process_url(self: Task, **kwargs: Any) -> None:
             detail=truncate(exc.detail, 200),
         )
         return
+    except redis.RedisError:
+        # Our own store (and broker) is down: nothing can be recorded or re-sent. Raising
+        # leaves the message unacknowledged, so Redis hands it out again once it is back.
+        raise
     except Exception as exc:  # a bug or a hostile page we did not foresee: keep it for replay
         log.exception("article_failed")
-        _dead_letter(kwargs, Reason.INTERNAL_ERROR, exc, attempts=self.request.retries)
+        _dead_letter(kwargs, Reason.INTERNAL_ERROR, exc, attempts=message.attempt)
         return
 
     if doc.canonical_url != url:  # tell the crawler's seen-set about the canonical address too
@@ -129,14 +134,27 @@ def process_url(self: Task, **kwargs: Any) -> None:
     )
 
 
-def _retry(task: Task, kwargs: dict[str, Any], exc: RetryableError) -> None:
-    attempt = task.request.retries
-    if attempt >= task.max_retries:
-        _dead_letter(kwargs, Reason.RETRIES_EXHAUSTED, exc, attempts=attempt)
+def _retry(message: ProcessUrl, exc: RetryableError) -> None:
+    """Send the URL again later. Waiting for a host's slot or Retry-After is not a failure,
+    so it has its own, larger budget; every other retry counts against TASK_MAX_RETRIES."""
+    waiting = exc.reason is Reason.RATE_LIMITED
+    used, budget = (
+        (message.waits, settings.rate_limit_max_waits)
+        if waiting
+        else (message.attempt, settings.task_max_retries)
+    )
+    if used >= budget:
+        _dead_letter(message.model_dump(mode="json"), Reason.RETRIES_EXHAUSTED, exc, attempts=used)
         return
-    # Exponential backoff with jitter, or the wait the host asked for (Retry-After, slot time).
-    countdown = exc.retry_after if exc.retry_after is not None else 2.0 * 2**attempt
-    countdown = min(MAX_COUNTDOWN_SECONDS, countdown * (1 + 0.25 * random.random()))
+    if exc.slot_reserved and exc.retry_after is not None:
+        countdown = exc.retry_after  # exactly when the booked slot comes
+    else:
+        # The wait the host asked for, else exponential backoff; jitter spreads a burst apart.
+        countdown = exc.retry_after if exc.retry_after is not None else 2.0 * 2**message.attempt
+        countdown = min(MAX_COUNTDOWN_SECONDS, countdown * (1 + 0.25 * random.random()))
+    counter = {"waits": used + 1} if waiting else {"attempt": used + 1}
+    again = message.model_copy(update={**counter, "slot_reserved": exc.slot_reserved})
+    app.send_task(TaskName.PROCESS_URL, kwargs=again.model_dump(mode="json"), countdown=countdown)
     record_outcome(
         r,
         keys,
@@ -144,14 +162,10 @@ def _retry(task: Task, kwargs: dict[str, Any], exc: RetryableError) -> None:
         stage=STAGE,
         outcome="retry",
         reason=exc.reason,
-        attempt=attempt + 1,
+        attempt=again.attempt,
+        waits=again.waits,
         countdown=round(countdown, 2),
     )
-    # Rate-limit waits are not failures: they must not eat the retry budget.
-    if exc.reason is Reason.RATE_LIMITED:
-        task.apply_async(kwargs=kwargs, countdown=countdown)
-    else:
-        task.retry(kwargs=kwargs, countdown=countdown, exc=None, throw=False)
 
 
 def _dead_letter(kwargs: dict[str, Any], reason: Reason, error: object, attempts: int) -> None:

@@ -104,15 +104,18 @@ class InProcessCrawler:
             max_listing_entries=settings.max_listing_entries,
         )
 
-    def _patiently(self, call: Callable[[], Any]) -> Any:
+    def _patiently(self, call: Callable[[Any], Any]) -> Any:
         from shared.errors import RetryableError
+        from shared.polite import Booking
 
+        booking = Booking()
         for _ in range(50):
             try:
-                return call()
+                return call(booking)
             except RetryableError as exc:
                 if not exc.detail.startswith("host ") or exc.retry_after is None:
                     raise
+                booking = Booking(held=exc.slot_reserved)  # as the task's retry would
                 time.sleep(exc.retry_after)
         raise AssertionError("host slot never became free")
 
@@ -120,7 +123,7 @@ class InProcessCrawler:
         from shared.polite import polite_fetch
 
         return self._patiently(
-            lambda: polite_fetch(
+            lambda booking: polite_fetch(
                 self.client,
                 self.r,
                 self.keys,
@@ -128,6 +131,7 @@ class InProcessCrawler:
                 self.options,
                 robots_ttl=self.settings.robots_ttl_seconds,
                 default_rate=self.settings.host_rate_per_second,
+                booking=booking,
                 **kw,
             )
         )
@@ -136,7 +140,7 @@ class InProcessCrawler:
         from shared.polite import get_robots
 
         return self._patiently(
-            lambda: get_robots(
+            lambda booking: get_robots(
                 self.client,
                 self.r,
                 self.keys,
@@ -144,6 +148,7 @@ class InProcessCrawler:
                 self.options,
                 robots_ttl=self.settings.robots_ttl_seconds,
                 default_rate=self.settings.host_rate_per_second,
+                booking=booking,
             )
         )
 

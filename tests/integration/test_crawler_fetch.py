@@ -12,7 +12,7 @@ import pytest
 from shared.errors import PermanentError, Reason, RetryableError
 from shared.fetch import XML_TYPES, FetchOptions, fetch, make_http_client
 from shared.keys import Keys
-from shared.polite import polite_fetch
+from shared.polite import Booking, polite_fetch
 from tests.fixture_site import HOSTILE
 
 pytestmark = pytest.mark.integration
@@ -108,8 +108,12 @@ def test_polite_fetch_waits_for_the_host_slot(
         polite_fetch(client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, **kw)
     assert err.value.reason is Reason.RATE_LIMITED
     assert 0 < err.value.retry_after <= 0.5  # type: ignore[operator]
+    assert err.value.slot_reserved  # ... and booked the next one for this call's retry
     time.sleep(err.value.retry_after)  # type: ignore[arg-type]
-    assert polite_fetch(client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, **kw).status == 200
+    again = polite_fetch(
+        client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, booking=Booking(held=True), **kw
+    )
+    assert again.status == 200
 
 
 def test_429_pushes_the_whole_host_back(
@@ -143,12 +147,15 @@ def test_robots_5xx_means_wait_and_4xx_means_allowed(
             polite_fetch(client, redis_client, keys, article.url, OPTIONS, **kw)
     redis_client.delete(keys.robots(fixture_site.plain_base_url.split("//")[1]))
     time.sleep(0.02)
-    polite_fetch_ok = None
+    polite_fetch_ok, reserved = None, False
     for _ in range(3):  # plain robots.txt is a 404: everything allowed
         try:
-            polite_fetch_ok = polite_fetch(client, redis_client, keys, article.url, OPTIONS, **kw)
+            polite_fetch_ok = polite_fetch(
+                client, redis_client, keys, article.url, OPTIONS, booking=Booking(held=reserved), **kw
+            )
             break
         except RetryableError as exc:
+            reserved = exc.slot_reserved
             time.sleep(exc.retry_after or 0.05)
     assert polite_fetch_ok is not None and polite_fetch_ok.status == 200
 
@@ -161,11 +168,21 @@ def test_crawl_delay_slows_the_host(
     robots = b"User-agent: *\nCrawl-delay: 1.5\n"
     with (
         fixture_site.override("/robots.txt", 200, robots, {"Content-Type": "text/plain"}, server="plain"),
-        pytest.raises(RetryableError),
+        pytest.raises(RetryableError) as first,
     ):
         polite_fetch(client, redis_client, keys, fixture_site.plain_articles[0].url, OPTIONS, **kw)
-    time.sleep(0.05)
-    polite_fetch(client, redis_client, keys, fixture_site.plain_articles[0].url, OPTIONS, **kw)
+    # robots.txt took the first slot (before its Crawl-delay was known); the article's is booked.
+    assert first.value.slot_reserved
+    time.sleep(first.value.retry_after)  # type: ignore[arg-type]
+    polite_fetch(
+        client,
+        redis_client,
+        keys,
+        fixture_site.plain_articles[0].url,
+        OPTIONS,
+        booking=Booking(held=True),
+        **kw,
+    )
     with pytest.raises(RetryableError) as err:
         polite_fetch(client, redis_client, keys, fixture_site.plain_articles[1].url, OPTIONS, **kw)
     assert 1.0 < err.value.retry_after <= 1.5  # type: ignore[operator]
@@ -184,6 +201,7 @@ def test_redirect_to_another_host_obeys_that_hosts_robots_and_limit(
         fixture_site.override("/go/elsewhere.html", 302, b"", hop),
         fixture_site.override("/robots.txt", 200, robots, server="plain"),
     ):
+        reserved = False
         for _ in range(5):
             try:
                 polite_fetch(
@@ -192,9 +210,11 @@ def test_redirect_to_another_host_obeys_that_hosts_robots_and_limit(
                     keys,
                     fixture_site.url("/go/elsewhere.html"),
                     OPTIONS,
+                    booking=Booking(held=reserved),
                     **kw,
                 )
             except RetryableError as exc:  # a host slot (main, then plain robots.txt)
+                reserved = exc.slot_reserved
                 time.sleep(exc.retry_after or 0.05)
                 continue
             except PermanentError as exc:
