@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 
+import redis
 from elasticsearch import exceptions as es_exc
 
 from shared.celery_app import create_app
@@ -20,9 +21,9 @@ from shared.outcomes import read_counters
 from shared.settings import get_settings
 
 
-def queue_depths(r: object, prefix: str) -> dict[str, int]:
+def queue_depths(r: redis.Redis, prefix: str) -> dict[str, int]:
     # kombu keeps each queue as a Redis list under the broker's global key prefix.
-    return {q: int(r.llen(f"{prefix}:celery:{q}")) for q in (Queue.CRAWL, Queue.EXTRACT, Queue.INDEX)}  # type: ignore[attr-defined]
+    return {q: int(r.llen(f"{prefix}:celery:{q}")) for q in (Queue.CRAWL, Queue.EXTRACT, Queue.INDEX)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, value in read_counters(r, keys).items():
             print(f"  {name:<45} {value}")
     elif args.command == "dlq":
-        for entry in list_dead_letters(r, keys, args.n):
+        entries = list_dead_letters(r, keys, args.n)
+        print(f"{r.llen(keys.dead_letters)} dead letters" + (f", first {len(entries)}:" if entries else ""))
+        for entry in entries:
             print(json.dumps(entry, ensure_ascii=False)[:2000])
     else:
         n = replay_dead_letters(r, keys, create_app("ops", settings))
