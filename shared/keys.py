@@ -35,9 +35,6 @@ class Keys:
     def simhash_band(self, band: int, value: str) -> str:
         return f"{self.prefix}:simhash:{band}:{value}"
 
-    def lock(self, name: str) -> str:
-        return f"{self.prefix}:lock:{name}"
-
     # --- crawler (appended) -------------------------------------------------
 
     def listing(self, url_hash: str) -> str:

@@ -19,7 +19,6 @@ import defusedxml.ElementTree as safe_et
 import lxml.html
 from defusedxml import DefusedXmlException
 from trafilatura.feeds import FeedParameters, determine_feed
-from trafilatura.sitemaps import extract_robots_sitemaps
 
 from shared.errors import PermanentError, Reason
 from shared.urls import (
@@ -246,12 +245,6 @@ def discover_sections(content: bytes, page_url: str) -> list[str]:
             if len(found) >= MAX_DISCOVERED_SECTIONS:
                 break
     return found
-
-
-def discover_sitemaps(robots_txt: str, base_url: str) -> list[str]:
-    """``Sitemap:`` lines of a robots.txt text (via trafilatura)."""
-    found = [normalize_url(u, base_url) for u in extract_robots_sitemaps(robots_txt, base_url)]
-    return [u for u in dict.fromkeys(found) if u]
 
 
 def discover_sitemaps_lines(lines: tuple[str, ...] | list[str], base_url: str) -> list[str]:

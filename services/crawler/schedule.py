@@ -31,7 +31,3 @@ def next_interval(current: float | None, new_count: int, bounds: PollBounds) -> 
         # 1 new -> unchanged-ish (x2 capped by shrinking never growing on yield).
         interval = current * min(1.0, TARGET_NEW_PER_ROUND / new_count)
     return max(bounds.min_seconds, min(bounds.max_seconds, interval))
-
-
-def is_due(next_due: float | None, now: float) -> bool:
-    return next_due is None or now >= next_due

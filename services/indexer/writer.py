@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
-from elasticsearch import exceptions as es_exc
 
 from services.indexer.plan import Stored, Verdict, classify_item, item_error, plan_action
 from services.indexer.templates import monthly_index
@@ -98,11 +97,3 @@ def write_batch(
         verdict = classify_item(ok, item)
         results.append(ItemResult(doc_id, verdict, None if ok else item_error(item)))
     return results
-
-
-RETRYABLE_ES_ERRORS: tuple[type[Exception], ...] = (
-    es_exc.ConnectionError,
-    es_exc.ConnectionTimeout,
-    es_exc.TransportError,
-    es_exc.ApiError,
-)

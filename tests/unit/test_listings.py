@@ -9,12 +9,13 @@ import pytest
 from services.crawler.listings import (
     discover_feeds,
     discover_sections,
-    discover_sitemaps,
+    discover_sitemaps_lines,
     parse_feed,
     parse_section,
     parse_sitemap,
 )
 from shared.errors import PermanentError, Reason
+from shared.robots import parse_robots
 
 SITE = Path(__file__).resolve().parent.parent / "fixtures" / "site"
 BASE = "https://dala.example"
@@ -132,8 +133,8 @@ def test_article_page_links_are_articles_only() -> None:
 def test_discovery_helpers() -> None:
     assert discover_feeds(fixture("main/index.html"), BASE + "/") == [BASE + "/rss.xml"]
     assert discover_feeds(fixture("plain/index.html"), BASE + "/") == []
-    robots = fixture("main/robots.txt").decode()
-    assert discover_sitemaps(robots, BASE) == [BASE + "/sitemap.xml"]
+    robots = parse_robots(fixture("main/robots.txt").decode())
+    assert discover_sitemaps_lines(robots.sitemaps, BASE) == [BASE + "/sitemap.xml"]
     assert BASE + "/news/" in discover_sections(fixture("plain/index.html"), BASE + "/")
     assert BASE + "/about/" not in discover_sections(fixture("plain/index.html"), BASE + "/")
 

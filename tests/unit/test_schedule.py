@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.crawler.schedule import PollBounds, is_due, next_interval
+from services.crawler.schedule import PollBounds, next_interval
 
 B = PollBounds(60.0, 3600.0)
 
@@ -33,7 +33,3 @@ def test_busy_source_converges_to_min_and_quiet_one_to_max() -> None:
         busy = next_interval(busy, 10, B)
         quiet = next_interval(quiet, 0, B)
     assert busy == 60.0 and quiet == 3600.0
-
-
-def test_is_due() -> None:
-    assert is_due(None, 5.0) and is_due(5.0, 5.0) and not is_due(6.0, 5.0)
