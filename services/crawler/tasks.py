@@ -30,7 +30,7 @@ from services.crawler.crawl import (
 from services.crawler.listings import ListingKind
 from services.crawler.schedule import PollBounds
 from services.crawler.sources import Source, SourcesError, load_sources, source_hosts
-from shared.celery_app import MAX_COUNTDOWN_SECONDS, create_app
+from shared.celery_app import create_app
 from shared.clients import make_redis
 from shared.deadletter import dead_letter
 from shared.errors import PermanentError, Reason, RetryableError
@@ -41,6 +41,7 @@ from shared.messages import PollSource, Queue, TaskName
 from shared.outcomes import record_outcome
 from shared.polite import Booking, get_robots, polite_fetch
 from shared.politeness import set_host_interval
+from shared.retry import retry_countdown
 from shared.robots import Robots
 from shared.settings import get_settings
 
@@ -268,13 +269,7 @@ def _retry(task: Task, exc: RetryableError, url: str) -> str:
             attempts=retries + 1,
         )
         return str(Reason.RETRIES_EXHAUSTED)
-    if exc.slot_reserved and exc.retry_after is not None:
-        countdown = exc.retry_after  # exactly when the booked slot comes
-    elif exc.retry_after is not None:
-        countdown = exc.retry_after + random.uniform(0, 0.25 * max(exc.retry_after, 0.2))
-    else:
-        countdown = min(2**retries, 300) * random.uniform(0.8, 1.2)
-    countdown = min(countdown, MAX_COUNTDOWN_SECONDS)
+    countdown = retry_countdown(exc, retries, random.random())
     log.info("listing_retry", reason=str(exc.reason), countdown=round(countdown, 2), attempt=retries)
     kwargs = {**(task.request.kwargs or {}), "slot_reserved": exc.slot_reserved}
     raise task.retry(exc=exc, countdown=countdown, max_retries=None, kwargs=kwargs)

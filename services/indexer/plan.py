@@ -95,8 +95,3 @@ def item_error(item: dict[str, Any]) -> str:
     if isinstance(error, dict):
         return f"{error.get('type')}: {error.get('reason')}"
     return str(error)
-
-
-def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0, jitter: float = 0.0) -> float:
-    """Exponential backoff; ``jitter`` in [0, 1) spreads retries of one outage apart."""
-    return min(cap, base * (2 ** max(0, attempt))) * (1 + jitter)

@@ -18,7 +18,7 @@ from celery_batches import Batches, SimpleRequest
 from elasticsearch import exceptions as es_exc
 from pydantic import ValidationError
 
-from services.indexer.plan import Verdict, backoff_seconds
+from services.indexer.plan import Verdict
 from services.indexer.templates import ensure_current_index, install_templates
 from services.indexer.writer import write_batch
 from shared.celery_app import MAX_COUNTDOWN_SECONDS, create_app
@@ -30,6 +30,7 @@ from shared.keys import Keys
 from shared.logging import truncate
 from shared.messages import IndexDocument, TaskName
 from shared.outcomes import OutcomeTally
+from shared.retry import backoff_seconds
 from shared.settings import get_settings
 
 settings = get_settings()

@@ -20,7 +20,7 @@ from services.worker.build import Page
 from services.worker.duplicates import register_and_find_original
 from services.worker.extract import ExtractOptions
 from services.worker.similarity import NEAR_DUPLICATE_MAX_DISTANCE
-from shared.celery_app import MAX_COUNTDOWN_SECONDS, create_app
+from shared.celery_app import create_app
 from shared.clients import make_redis
 from shared.deadletter import dead_letter
 from shared.errors import PermanentError, Reason, RetryableError
@@ -30,6 +30,7 @@ from shared.logging import truncate
 from shared.messages import IndexDocument, ProcessUrl, TaskName
 from shared.outcomes import record_outcome
 from shared.polite import Booking, polite_fetch
+from shared.retry import retry_countdown
 from shared.seen import mark_new
 from shared.settings import get_settings
 from shared.urls import normalize_url
@@ -146,12 +147,7 @@ def _retry(message: ProcessUrl, exc: RetryableError) -> None:
     if used >= budget:
         _dead_letter(message.model_dump(mode="json"), Reason.RETRIES_EXHAUSTED, exc, attempts=used)
         return
-    if exc.slot_reserved and exc.retry_after is not None:
-        countdown = exc.retry_after  # exactly when the booked slot comes
-    else:
-        # The wait the host asked for, else exponential backoff; jitter spreads a burst apart.
-        countdown = exc.retry_after if exc.retry_after is not None else 2.0 * 2**message.attempt
-        countdown = min(MAX_COUNTDOWN_SECONDS, countdown * (1 + 0.25 * random.random()))
+    countdown = retry_countdown(exc, message.attempt, random.random())
     counter = {"waits": used + 1} if waiting else {"attempt": used + 1}
     again = message.model_copy(update={**counter, "slot_reserved": exc.slot_reserved})
     app.send_task(TaskName.PROCESS_URL, kwargs=again.model_dump(mode="json"), countdown=countdown)

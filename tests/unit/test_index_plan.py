@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.indexer.plan import Stored, Verdict, backoff_seconds, classify_item, plan_action
+from services.indexer.plan import Stored, Verdict, classify_item, plan_action
 from tests.factories import make_document
 
 NOW = datetime(2025, 11, 2, 8, 0, tzinfo=UTC)
@@ -63,9 +63,3 @@ def test_duplicate_collapses_onto_its_original() -> None:
 )
 def test_bulk_item_results_are_classified(ok: bool, item: dict, verdict: Verdict) -> None:
     assert classify_item(ok, item) is verdict
-
-
-def test_backoff_grows_exponentially_and_is_capped() -> None:
-    assert [backoff_seconds(a, base=1.0) for a in range(4)] == [1.0, 2.0, 4.0, 8.0]
-    assert backoff_seconds(30, base=1.0, cap=300.0) == 300.0
-    assert backoff_seconds(2, base=1.0, jitter=0.5) == 6.0
