@@ -34,7 +34,7 @@ from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
 from services.worker.metadata import PageMetadata, read_metadata
-from services.worker.pagekind import not_article_reason, page_anchors
+from services.worker.pagekind import not_article_reason, page_links
 from shared.errors import PermanentError, Reason
 
 __all__ = ["ExtractOptions", "Extraction", "extract_article"]
@@ -305,14 +305,15 @@ def extract_article(html: str, url: str, options: ExtractOptions) -> Extraction:
         raise PermanentError(Reason.OVERSIZED, f"{nodes} elements > {options.max_dom_nodes}")
 
     meta = read_metadata(tree, url)
-    anchors = page_anchors(tree)
+    links = page_links(tree)
+    anchors = links.anchors
 
     def clean(text: str, document: Any) -> str:
         title = _first(meta.title, getattr(document, "title", None))
         return clean_lines(text, title, anchors, options)
 
     text, path, document = _run_chain(tree, url, options, clean)
-    reason = not_article_reason(tree, text, meta.page_type)
+    reason = not_article_reason(tree, text, meta.page_type, links)
     if reason:
         raise PermanentError(Reason.NOT_ARTICLE, reason)
     if len(text) < options.min_text_chars:
