@@ -73,13 +73,23 @@ class Settings(BaseSettings):
     bulk_max_docs: int = Field(500, description="Flush a bulk batch at this many documents.")
     bulk_max_bytes: int = Field(5_000_000, description="Split bulk requests above this size.")
     bulk_flush_seconds: float = Field(1.0, description="Flush a partial batch after this long.")
-    index_retry_max: int = Field(20, description="Requeues of a document while Elasticsearch is down.")
-    index_backoff_max_seconds: float = Field(60.0, description="Longest wait between two requeues.")
+    index_backoff_max_seconds: float = Field(
+        30.0, description="Longest wait between two write attempts of a held document."
+    )
+    index_claim_idle_seconds: float = Field(
+        30.0, description="A document held this long by a silent indexer is taken over by another."
+    )
+    indexer_name: str | None = Field(
+        None, description="Consumer name of this indexer process (default: the host name)."
+    )
 
     # --- celery -------------------------------------------------------------
     task_soft_time_limit: int = Field(60, description="Seconds before a task is asked to stop.")
     task_time_limit: int = Field(90, description="Seconds before a task is killed.")
     task_max_retries: int = Field(5, description="Retries of a retryable failure.")
+    max_deliveries: int = Field(
+        3, description="Deliveries of one message whose processing kills its process, then poison."
+    )
 
     # --- logging ------------------------------------------------------------
     log_format: LogFormat = Field(LogFormat.JSON, description="json (production) or console.")
