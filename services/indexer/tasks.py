@@ -19,7 +19,7 @@ from elasticsearch import exceptions as es_exc
 from pydantic import ValidationError
 
 from services.indexer.plan import Verdict
-from services.indexer.templates import ensure_current_index, install_templates
+from services.indexer.templates import IndexLayout, ensure_layout
 from services.indexer.writer import write_batch
 from shared.celery_app import MAX_COUNTDOWN_SECONDS, create_app
 from shared.clients import make_elasticsearch, make_redis
@@ -57,8 +57,7 @@ def _ensure_templates() -> bool:
     global _ready
     if not _ready:
         try:
-            install_templates(es, settings.index_prefix)
-            ensure_current_index(es, settings.index_prefix, datetime.now(UTC))
+            ensure_layout(es, IndexLayout.from_settings(settings), datetime.now(UTC))
             _ready = True
         except (es_exc.ApiError, es_exc.TransportError) as exc:
             log.error("templates_install_failed", error=truncate(exc))
