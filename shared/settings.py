@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     elasticsearch_timeout: float = Field(30.0, description="Seconds per Elasticsearch request.")
 
     # --- naming: tests set their own prefixes so they never share data ------
-    index_prefix: str = Field("headlines", description="Alias name; monthly indices are <prefix>-YYYY.MM.")
+    index_prefix: str = Field("headlines", description="Alias name; yearly indices are <prefix>-YYYY.")
     redis_prefix: str = Field("newsflow", description="Namespace of every Redis key we write.")
 
     # --- crawler ------------------------------------------------------------
@@ -91,6 +91,27 @@ class Settings(BaseSettings):
         3, description="Deliveries of one message whose processing kills its process, then poison."
     )
 
+    # --- operations (ops helper) ----------------------------------------------
+    broker_url: str | None = Field(
+        None, description="Celery broker Redis, when not the shared-state Redis (default: REDIS_URL)."
+    )
+    redis_sentinel_master: str = Field(
+        "mymaster", description="Sentinel service name when a URL has no ?master= (redis+sentinel://)."
+    )
+    redis_password: SecretStr | None = Field(
+        None, description="Redis password when the URL carries none (kept off command lines)."
+    )
+    index_shards: int = Field(1, ge=1, description="Primary shards of each new yearly index.")
+    index_replicas: int = Field(0, ge=0, description="Replicas per index; 0 keeps a single node green.")
+    metrics_port: int = Field(0, ge=0, description="Prometheus /metrics port of this process; 0: off.")
+    metrics_bind: str = Field("0.0.0.0", description="Address the metrics endpoint listens on.")
+    metrics_dir: Path | None = Field(
+        None, description="Multiprocess metrics directory (default: a fresh temp dir per process tree)."
+    )
+    health_interval_seconds: float = Field(
+        60.0, description="How often `newsflow health --every` writes the sources index."
+    )
+
     # --- logging ------------------------------------------------------------
     log_format: LogFormat = Field(LogFormat.JSON, description="json (production) or console.")
     log_level: str = Field("INFO", description="Root log level.")
@@ -109,6 +130,11 @@ class Settings(BaseSettings):
         if not value or value != value.lower() or any(c in value for c in ' "*\\<|,>/?'):
             raise ValueError("must be a non-empty lowercase name without spaces or wildcards")
         return value
+
+    @property
+    def broker(self) -> str:
+        """The Celery broker URL: its own Redis when BROKER_URL is set, else REDIS_URL."""
+        return self.broker_url or self.redis_url
 
     @property
     def user_agent_header(self) -> str:

@@ -38,7 +38,7 @@ from elasticsearch import exceptions as es_exc
 from pydantic import ValidationError
 
 from services.indexer.plan import Verdict
-from services.indexer.templates import ensure_current_index, install_templates
+from services.indexer.templates import IndexLayout, ensure_layout
 from services.indexer.writer import ItemResult, write_batch
 from shared.clients import make_elasticsearch, make_redis
 from shared.deadletter import dead_letter
@@ -157,8 +157,7 @@ class Indexer:
         """Templates before the first write: an index created without them would get a
         guessed mapping. Raises while Elasticsearch is unreachable; retried each round."""
         if not self._templates_ready:
-            install_templates(self.es, self.settings.index_prefix)
-            ensure_current_index(self.es, self.settings.index_prefix, datetime.now(UTC))
+            ensure_layout(self.es, IndexLayout.from_settings(self.settings), datetime.now(UTC))
             self._templates_ready = True
 
     def _write(self, due: list[Held]) -> list[ItemResult]:

@@ -125,8 +125,8 @@ def test_mapping_conflict_goes_to_dead_letters_and_replays_after_the_fix(
     indexer: Any, settings: Settings, es_client: Any, redis_client: Any
 ) -> None:
     keys = Keys(settings.redis_prefix)
-    # Templates come with the first write; make the month's index wrong before any.
-    broken = f"{settings.index_prefix}-2025.10"
+    # Templates come with the first write; make the year's index wrong before any.
+    broken = f"{settings.index_prefix}-2025"
     es_client.indices.create(index=broken, mappings={"properties": {"source": {"type": "long"}}})
     doc = make_document()
     _send(redis_client, settings, doc)
@@ -135,7 +135,7 @@ def test_mapping_conflict_goes_to_dead_letters_and_replays_after_the_fix(
     assert entries[0]["kwargs"]["document"]["id"] == doc["id"]
     assert "source" in entries[0]["error"] and entries[0]["failed_at"]
 
-    es_client.indices.delete(index=broken)  # the fix: the month's index comes back from the template
+    es_client.indices.delete(index=broken)  # the fix: the year's index comes back from the template
     assert replay_dead_letters(redis_client, keys, _StreamSender(redis_client, keys)) == 1
     wait_for(lambda: _count(es_client, settings) == 1, timeout=60, what="replayed document indexed")
     assert list_dead_letters(redis_client, keys) == []
