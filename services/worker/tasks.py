@@ -88,7 +88,14 @@ def process_url(**kwargs: Any) -> None:
             default_rate=settings.host_rate_per_second,
             booking=Booking(held=message.slot_reserved),
         )
-        page = Page(url, message.source_id, datetime.now(UTC), message.feed_published_at, message.feed_title)
+        page = Page(
+            url,
+            message.source_id,
+            datetime.now(UTC),
+            message.feed_published_at,
+            message.feed_title,
+            discovered_at=message.discovered_at,
+        )
         doc = build_article(
             page, fetched.content, fetched.charset, extract_options, _find_original, normalize_url
         )
