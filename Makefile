@@ -26,12 +26,14 @@ down: ## stop exactly what `make up` started
 	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env down; \
 	else deploy/local/stack.sh down; fi
 
-status: install ## queue depths, indexed documents, outcome counters
+status: install ## each service's state, queue depths, indexed documents, outcome counters
+	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env ps; \
+	else deploy/local/stack.sh status; fi
 	@deploy/local/stack.sh env-run $(PY) -m shared.ops status
 
 logs: ## follow the services' logs
 	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env logs -f --tail 100; \
-	else tail -n 100 -F run/stack/services.log; fi
+	else tail -n 100 -F run/stack/{crawler,crawler_beat,worker,indexer}.log; fi
 
 search: install ## search the index: make search Q="putin syria" [ARGS="--topic energy --since 7d"]
 	@deploy/local/stack.sh env-run $(PY) -m services.indexer search "$(Q)" $(ARGS)
