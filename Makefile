@@ -68,6 +68,10 @@ bench: install ## benchmarks (print figures; they assert nothing)
 	  if [ -f scripts/bench_crawler.py ]; then source run/test/servers.env && PYTHONPATH=. $(PY) scripts/bench_crawler.py || rc=1; fi; \
 	  deploy/local/test-servers.sh stop; exit $$rc
 
+CHAOS_ARGS ?=
+chaos: install ## fault suite on the real stack (own Redis 6395, Elasticsearch 9260): one row per fault, ~15 min
+	PYTHONPATH=. $(PY) -m tests.chaos $(CHAOS_ARGS)
+
 DATA ?= ../shared/data/extraction-dev
 eval-extraction: install ## extraction quality vs plain trafilatura: make eval-extraction DATA=...
 	$(PY) scripts/eval_extraction.py --data $(DATA)
@@ -79,4 +83,4 @@ eval-tagging: install ## topic tagger accuracy and speed: make eval-tagging TOPI
 clean: down ## remove run state and caches (not the Elasticsearch download)
 	rm -rf run .pytest_cache .ruff_cache .mypy_cache
 
-.PHONY: help install up down status logs search dlq dlq-replay test test-unit lint fmt bench eval-extraction eval-tagging clean
+.PHONY: help install up down status logs search dlq dlq-replay test test-unit lint fmt bench chaos eval-extraction eval-tagging clean

@@ -282,10 +282,12 @@ class _Server(ThreadingHTTPServer):
 
 @contextmanager
 def serve(
-    articles: int = 300, seed: int = 1, *, poison: bool = False, port: int = 0
+    articles: int | list[GenArticle] = 300, seed: int = 1, *, poison: bool = False, port: int = 0
 ) -> Iterator[GeneratedSite]:
-    """Generate the site and serve it on 127.0.0.1 (``port`` 0: a free one) for the block."""
-    site = GeneratedSite(pages.generate(articles, seed), poison=poison, faults=Faults(seed))
+    """Generate the site (or take ``generate()``'s list) and serve it on 127.0.0.1 for the block
+    (``port`` 0: a free one)."""
+    listed = pages.generate(articles, seed) if isinstance(articles, int) else articles
+    site = GeneratedSite(listed, poison=poison, faults=Faults(seed))
     server = _Server(("127.0.0.1", port), _handler(site))
     site.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, name="sitegen", daemon=True)
