@@ -36,6 +36,7 @@ from shared.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
 
+
 def create_app(service: str, settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     app = Celery(service, broker=settings.redis_url)
