@@ -10,6 +10,7 @@ from typing import Any
 import redis
 
 from shared.deadletters import DeadLetters
+from shared.delay import DelayQueue, Pump
 from shared.errors import Reason
 from shared.keys import Keys
 
@@ -34,6 +35,21 @@ def list_dead_letters(r: redis.Redis, keys: Keys, limit: int = 100) -> list[dict
     return entries
 
 
-def replay_dead_letters(r: redis.Redis, keys: Keys, sender: object = None) -> int:
-    """Every dead letter back into the delay queue, due now (a service's pump sends it)."""
-    return DeadLetters(r, keys).replay()
+class _SendTask:
+    """A ``send_task`` sender (Celery app or the like) as the pump's ``send_many``."""
+
+    def __init__(self, sender: Any) -> None:
+        self._sender = sender
+
+    def send_many(self, task: str, kwargs_list: list[dict[str, Any]]) -> None:
+        for kwargs in kwargs_list:
+            self._sender.send_task(task, kwargs=kwargs)
+
+
+def replay_dead_letters(r: redis.Redis, keys: Keys, sender: Any = None) -> int:
+    """Every dead letter back into the delay queue, due now (atomically); with a ``sender``,
+    also pump the due delayed messages through it at once, for callers without a pump."""
+    n = DeadLetters(r, keys).replay()
+    if sender is not None:
+        Pump(DelayQueue(r, keys), _SendTask(sender)).pump_once()
+    return n

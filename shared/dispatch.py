@@ -26,10 +26,9 @@ from shared import index_stream
 from shared.keys import Keys
 from shared.messages import TASK_QUEUES, TaskName
 
-# Tasks carried by a Redis Stream rather than a Celery queue. The lead adds
-# TaskName.INDEX_DOCUMENT here when the stream indexer replaces the Celery one; until then
-# the index hop stays a Celery task and nothing else changes for its senders.
-STREAM_TASKS: frozenset[str] = frozenset()
+# Tasks carried by a Redis Stream rather than a Celery queue: the index hop (the indexer is
+# a consumer-group process, services/indexer/consumer.py).
+STREAM_TASKS: frozenset[str] = frozenset({TaskName.INDEX_DOCUMENT})
 
 _STREAM_PUBLISH = {TaskName.INDEX_DOCUMENT: index_stream.publish}
 _STREAM_LENGTH = {TaskName.INDEX_DOCUMENT: index_stream.length}

@@ -14,6 +14,7 @@ import sys
 import redis
 from elasticsearch import exceptions as es_exc
 
+from shared import index_stream
 from shared.clients import make_elasticsearch, make_redis
 from shared.deadletters import DeadLetters
 from shared.delay import DelayQueue
@@ -23,8 +24,12 @@ from shared.outcomes import read_counters
 from shared.settings import get_settings
 
 
-def queue_depths(r: redis.Redis, keys: Keys) -> dict[str, int]:
-    depths = {q: int(r.llen(keys.queue(q))) for q in (Queue.CRAWL, Queue.EXTRACT, Queue.INDEX)}
+def queue_depths(r: redis.Redis, keys: Keys | str) -> dict[str, int]:
+    """Celery queues, messages held unacknowledged, delayed messages, and the index stream
+    (documents not yet settled)."""
+    keys = Keys(keys) if isinstance(keys, str) else keys
+    depths = {q: int(r.llen(keys.queue(q))) for q in (Queue.CRAWL, Queue.EXTRACT)}
+    depths[Queue.INDEX] = index_stream.length(r, keys)
     depths["unacked"] = int(r.hlen(keys.unacked))
     depths["delayed"] = DelayQueue(r, keys).size()
     return depths

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from services.worker.tasks import PROCESS_URL
+from shared import index_stream
 from shared.celery_app import create_app
 from shared.deps import Deps
 from shared.messages import ProcessUrl, Queue, TaskName
@@ -19,7 +20,6 @@ from shared.runner import Verdict, execute
 from tests.integration.crawler_support import (
     InProcessCrawler,
     crawler_settings,
-    queue_messages,
     queued_urls,
     take_message,
     write_sources,
@@ -65,9 +65,8 @@ def test_worker_process_url_through_the_runner(
             assert execute(PROCESS_URL, deps, taken["kwargs"], delivery_id=taken["id"]) is Verdict.DONE
             if read_counters(redis_client, deps.keys).get("extract:extracted"):
                 break
-        (indexed,) = queue_messages(redis_client, deps.keys, Queue.INDEX)
-        assert indexed["task"] == TaskName.INDEX_DOCUMENT
-        assert indexed["kwargs"]["document"]["url"] == article.url
-        json.dumps(indexed["kwargs"])  # plain JSON all the way
+        ((_, fields),) = redis_client.xrange(deps.keys.index_stream)  # the index hop is a stream
+        indexed = json.loads(fields[index_stream.FIELD])
+        assert indexed["document"]["url"] == article.url and indexed["attempt"] == 0
     finally:
         deps.close()
