@@ -105,14 +105,14 @@ class Settings(BaseSettings):
     extract_retry_cap_seconds: float = Field(300.0, description="Worker: longest backoff.")
     extract_retry_jitter: float = Field(0.25, description="Worker: backoff stretched by up to this fraction.")
     index_backlog_max: int = Field(
-        20_000, description="Backpressure: the crawler defers while more documents wait to be indexed."
+        10_000, description="Backpressure: the crawler defers while more documents wait to be indexed."
     )
     delay_poll_seconds: float = Field(0.2, description="How often each service moves due delayed messages.")
     delay_lease_seconds: float = Field(30.0, description="A claimed delayed message returns after this.")
     visibility_timeout_seconds: int = Field(
         30, description="An unacknowledged message not renewed by a live worker for this long returns."
     )
-    dead_letters_max: int = Field(50_000, description="Dead letters kept; the oldest are dropped beyond.")
+    dead_letters_max: int = Field(10_000, description="Dead letters kept; the oldest are dropped beyond.")
     dead_letters_max_age_days: float = Field(30.0, description="Dead letters older than this are dropped.")
 
     # --- operations (ops helper) ----------------------------------------------
