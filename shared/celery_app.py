@@ -36,10 +36,6 @@ from shared.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
 
-# The old Celery indexer's requeue countdown limit. Nothing else delays through Celery any
-# more (shared.delay); this goes when the stream indexer replaces it.
-MAX_COUNTDOWN_SECONDS = 600
-
 
 def create_app(service: str, settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
