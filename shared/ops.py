@@ -24,8 +24,10 @@ from shared.outcomes import read_counters
 from shared.settings import get_settings
 
 
-def queue_depths(r: redis.Redis, keys: Keys) -> dict[str, int]:
-    # kombu keeps each Celery queue as a Redis list; the index hop is a stream.
+def queue_depths(r: redis.Redis, keys: Keys | str) -> dict[str, int]:
+    """Celery queues, messages held unacknowledged, delayed messages, and the index stream
+    (documents not yet settled)."""
+    keys = Keys(keys) if isinstance(keys, str) else keys
     depths = {q: int(r.llen(keys.queue(q))) for q in (Queue.CRAWL, Queue.EXTRACT)}
     depths[Queue.INDEX] = index_stream.length(r, keys)
     depths["unacked"] = int(r.hlen(keys.unacked))
