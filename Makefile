@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -62,11 +63,8 @@ fmt: install ## format and autofix
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install ## benchmarks (print figures; they assert nothing)
-	@deploy/local/test-servers.sh start
-	@source run/test/servers.env && PYTHONPATH=. $(PY) scripts/bench_indexer.py; rc=$$?; \
-	  if [ -f scripts/bench_crawler.py ]; then source run/test/servers.env && PYTHONPATH=. $(PY) scripts/bench_crawler.py || rc=1; fi; \
-	  deploy/local/test-servers.sh stop; exit $$rc
+bench: install ## benchmarks, own Redis 6396 + Elasticsearch 9262, < 10 min (print figures, assert nothing)
+	PYTHONPATH=. $(PY) scripts/bench_e2e.py $(BENCH_ARGS)
 
 CHAOS_ARGS ?=
 chaos: install ## fault suite on the real stack (own Redis 6395, Elasticsearch 9260): one row per fault, ~15 min

@@ -256,6 +256,14 @@ def extraction_rate(samples: list[Sample], processes: int) -> float:
         return done / (time.perf_counter() - start)
 
 
+def extraction_cpu_rate(samples: list[Sample]) -> float:
+    """CPU-time pages/s of extraction alone, one process (steadier than wall time when busy)."""
+    items = [(decode_html(s.body, None), s.url) for s in samples]
+    start = time.process_time()
+    _extract_many(items)
+    return len(items) / (time.process_time() - start)
+
+
 def pure_rates(samples: list[Sample]) -> tuple[float, float]:
     """(wall, CPU) pages/s of the worker's pure path over the sample, one process."""
     for s in samples[:5]:
@@ -544,7 +552,7 @@ def main() -> None:
     parser.add_argument("--run-timeout", type=float, default=240.0, help="seconds per end-to-end run")
     parser.add_argument("--stall", type=float, default=30.0)
     parser.add_argument("--run-dir", type=Path, default=REPO / "run" / "bench")
-    parser.add_argument("--skip", default="", help="comma list of: pure,e2e,light,indexer")
+    parser.add_argument("--skip", default="", help="comma list of: pure,e2e,light,indexer,crawler")
     parser.add_argument("--quick", action="store_true", help="300 articles, small samples (a smoke run)")
     args = parser.parse_args()
     if args.quick:
@@ -562,139 +570,197 @@ def main() -> None:
         flush=True,
     )
 
-    extraction: dict[int, float] = {}
-    runs: list[tuple[int, RunResult]] = []
-    light: LightLoad | None = None
-    indexer: bench_indexer.IndexerFigures | None = None
+    f = Figures()
+
+    @contextmanager
+    def phase(name: str) -> Iterator[None]:
+        """A failed phase is reported and the run goes on: the other figures still print."""
+        started = time.time()
+        try:
+            yield
+        except Exception as exc:  # a benchmark reports, it does not stop at the first error
+            f.errors.append(f"{name}: {type(exc).__name__}: {str(exc)[:300]}")
+            print(f"[{name}] failed: {exc}", flush=True)
+        finally:
+            print(f"[{name}] {time.time() - started:.0f}s", flush=True)
+
     with ExitStack() as stack:
         base = stack.enter_context(generated_site(args.articles, args.seed, log_dir))
         urls = site_urls(base, args.articles)
         print(f"generated site: {len(urls)} articles at {base}", flush=True)
 
         if "pure" not in skip:
-            samples = fetch_sample(urls, args.sample)
-            for processes in sorted({1, *counts}):
-                extraction[processes] = extraction_rate(samples, processes)
-            pure_wall, pure_cpu = pure_rates(samples)
-            print(f"in-process, {len(samples)} pages spread over the site:", flush=True)
-            for processes, rate in sorted(extraction.items()):
-                print(
-                    f"  extraction alone, {processes} process{'es' if processes > 1 else ''}: {rate:7.1f} pages/s"
-                )
-            print(
-                f"  pure path (build_article), 1 process: {pure_wall:7.1f} pages/s ({pure_cpu:.1f} by CPU time)"
-            )
-            print(f"  ratio pure path/extraction time: {extraction[1] / pure_wall:.2f}", flush=True)
-
-        if skip >= {"e2e", "light", "indexer"}:
-            return
-        redis_url, es_url = stack.enter_context(own_servers(args.run_dir, args.redis_port, args.es_port))
-        es = _es(es_url)
-        if "e2e" not in skip:
-            for workers in counts:
-                prefix = f"b{tag}w{workers}"
-                settings = _settings(redis_url, es_url, prefix, args.run_dir, base)
-                try:
-                    result = run_pipeline(
-                        f"{workers} worker process{'es' if workers > 1 else ''}",
-                        settings,
-                        len(urls),
-                        log_dir,
-                        workers=workers,
-                        worker_args=worker_args,
-                        timeout=args.run_timeout,
-                        stall=args.stall,
+            with phase("in-process"):
+                samples = fetch_sample(urls, args.sample)
+                f.sample = len(samples)
+                for processes in sorted({1, *counts}):
+                    f.extraction[processes] = extraction_rate(samples, processes)
+                    print(
+                        f"  extraction alone, {processes} process(es): {f.extraction[processes]:.1f} pages/s"
                     )
-                finally:
-                    _cleanup(es, redis_url, prefix)
-                runs.append((workers, result))
-                print(
-                    f"end to end, {result.label}: {result.searchable}/{result.expected} searchable in "
-                    f"{result.seconds:.1f}s, {result.rate:.1f} pages/s {result.note}",
-                    flush=True,
-                )
-        if "light" not in skip:
-            prefix = f"b{tag}light"
-            settings = _settings(redis_url, es_url, prefix, args.run_dir, base)
-            try:
-                light = run_light_load(
-                    settings,
-                    urls,
-                    log_dir,
-                    rate=args.light_rate,
-                    seconds=args.light_seconds,
-                    workers=max(counts),
-                    worker_args=worker_args,
-                )
-            finally:
-                _cleanup(es, redis_url, prefix)
-        if "indexer" not in skip:
-            prefix = f"b{tag}idx"
-            settings = Settings(
-                redis_url=redis_url,
-                elasticsearch_url=es_url,
-                redis_prefix=prefix,
-                index_prefix=prefix,
-                log_level="WARNING",
-            )
-            indexer = bench_indexer.measure(settings, args.index_docs)
+                f.extraction_cpu = extraction_cpu_rate(samples)
+                f.pure_wall, f.pure_cpu = pure_rates(samples)
+                print(f"  pure path, 1 process: {f.pure_wall:.1f} pages/s", flush=True)
 
-    _report(args, extraction, runs, light, indexer, counts, time.time() - began)
+        servers: tuple[str, str] | None = None
+        if not skip >= {"e2e", "light", "indexer", "crawler"}:
+            with phase("own Redis and Elasticsearch"):
+                servers = stack.enter_context(own_servers(args.run_dir, args.redis_port, args.es_port))
+        if servers is not None:
+            redis_url, es_url = servers
+            es = _es(es_url)
+            for workers in counts if "e2e" not in skip else []:
+                prefix = f"b{tag}w{workers}"
+                with phase(f"end to end, {workers} worker process(es)"):
+                    settings = _settings(redis_url, es_url, prefix, args.run_dir, base)
+                    try:
+                        result = run_pipeline(
+                            f"{workers} worker process{'es' if workers > 1 else ''}",
+                            settings,
+                            len(urls),
+                            log_dir,
+                            workers=workers,
+                            worker_args=worker_args,
+                            timeout=args.run_timeout,
+                            stall=args.stall,
+                        )
+                    finally:
+                        _cleanup(es, redis_url, prefix)
+                    f.runs.append((workers, result))
+                    print(
+                        f"  {result.searchable}/{result.expected} searchable in {result.seconds:.1f}s, "
+                        f"{result.rate:.1f} pages/s {result.note}",
+                        flush=True,
+                    )
+            if "light" not in skip:
+                with phase("light load"):
+                    prefix = f"b{tag}light"
+                    settings = _settings(redis_url, es_url, prefix, args.run_dir, base)
+                    try:
+                        f.light = run_light_load(
+                            settings,
+                            urls,
+                            log_dir,
+                            rate=args.light_rate,
+                            seconds=args.light_seconds,
+                            workers=max(counts),
+                            worker_args=worker_args,
+                        )
+                    finally:
+                        _cleanup(es, redis_url, prefix)
+            if "indexer" not in skip:
+                with phase("indexer vs raw _bulk"):
+                    prefix = f"b{tag}idx"
+                    settings = Settings(
+                        redis_url=redis_url,
+                        elasticsearch_url=es_url,
+                        redis_prefix=prefix,
+                        index_prefix=prefix,
+                        log_level="WARNING",
+                    )
+                    f.indexer = bench_indexer.measure(settings, args.index_docs)
+            if "crawler" not in skip:
+                with phase("crawler overhead"):
+                    f.crawler = crawler_bench(redis_url, quick=args.quick)
+
+    _report(args, f, time.time() - began)
 
 
-def _report(
-    args: argparse.Namespace,
-    extraction: dict[int, float],
-    runs: list[tuple[int, RunResult]],
-    light: LightLoad | None,
-    indexer: bench_indexer.IndexerFigures | None,
-    counts: list[int],
-    elapsed: float,
-) -> None:
+def crawler_bench(redis_url: str, *, quick: bool) -> str:
+    """scripts/bench_crawler.py against our Redis: seen-set memory and CPU per discovered URL."""
+    sizes = ["--urls", "20000", "--rounds", "2"] if quick else ["--urls", "50000", "--rounds", "3"]
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "bench_crawler.py"), "--redis-url", redis_url, *sizes],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+@dataclass
+class Figures:
+    sample: int = 0
+    extraction: dict[int, float] = field(default_factory=dict)  # processes -> wall pages/s
+    extraction_cpu: float = 0.0
+    pure_wall: float = 0.0
+    pure_cpu: float = 0.0
+    runs: list[tuple[int, RunResult]] = field(default_factory=list)
+    light: LightLoad | None = None
+    indexer: bench_indexer.IndexerFigures | None = None
+    crawler: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+def _plural(n: int) -> str:
+    return f"{n} process{'es' if n > 1 else ''}"
+
+
+def _report(args: argparse.Namespace, f: Figures, elapsed: float) -> None:
     out: list[str] = [
         "",
         f"=== bench_e2e summary ({args.articles} generated articles, {os.cpu_count()} cores) ===",
     ]
-    for processes, rate in sorted(extraction.items()):
-        out.append(f"extraction alone, {processes} process(es): {rate:.1f} pages/s")
-    for workers, result in runs:
+    if f.extraction:
+        out.append(f"in-process on {f.sample} pages spread over the site (wall clock; CPU time in brackets):")
+        for processes, rate in sorted(f.extraction.items()):
+            cpu = f" ({f.extraction_cpu:.1f})" if processes == 1 else ""
+            out.append(f"  extraction alone, {_plural(processes)}: {rate:.1f} pages/s{cpu}")
+        if f.pure_wall:
+            out.append(
+                f"  worker pure path (build_article), 1 process: {f.pure_wall:.1f} pages/s ({f.pure_cpu:.1f})"
+            )
+            out.append(
+                f"  pure path time / extraction time: {f.extraction[1] / f.pure_wall:.2f} "
+                f"({f.extraction_cpu / f.pure_cpu:.2f} by CPU time)"
+            )
+    for workers, result in f.runs:
         out.append(f"end to end, {result.label}: {result.rate:.1f} pages/s discovered -> searchable")
         out.append(
             f"    {result.searchable}/{result.expected} in {result.seconds:.1f}s; first discovery "
-            f"{result.discovery_seconds or 0:.1f}s after start; worker-to-index span "
+            f"{result.discovery_seconds or 0:.1f}s after start; fetched -> indexed span "
             f"{result.worker_span_rate or 0:.1f} pages/s {result.note}"
         )
-        if extraction.get(workers):
+        if f.extraction.get(workers):
             out.append(
-                f"ratio end-to-end/extraction: {result.rate / extraction[workers]:.2f}  "
-                f"({workers} process{'es' if workers > 1 else ''})"
+                f"ratio end-to-end/extraction: {result.rate / f.extraction[workers]:.2f}  ({_plural(workers)})"
             )
-    by_count = dict(runs)
+    by_count = dict(f.runs)
     if 1 in by_count and 2 in by_count and by_count[1].rate:
         out.append(f"scaling, 2 worker processes / 1: {by_count[2].rate / by_count[1].rate:.2f}")
-    if light is not None:
+    if f.light is not None:
+        light = f.light
         out.append(
             f"discovered -> searchable at {args.light_rate:.0f} pages/s ({light.found}/{light.sent} found): "
             f"p50 {light.p50:.2f}s, p95 {light.p95:.2f}s, max {light.worst:.2f}s"
         )
-    if indexer is not None:
+    if f.indexer is not None:
+        ix = f.indexer
         out.append(
-            f"indexer vs raw _bulk, {indexer.docs} docs: raw {indexer.raw:.0f} docs/s, write_batch "
-            f"{indexer.write_batch:.0f}, indexer process {indexer.indexer:.0f} ({indexer.indexer / indexer.raw:.0%} of raw)"
+            f"indexer vs raw _bulk, {ix.docs} docs: raw {ix.raw:.0f} docs/s, write_batch {ix.write_batch:.0f}, "
+            f"indexer process {ix.indexer:.0f} ({ix.indexer / ix.raw:.0%} of raw)"
         )
-    for _, result in runs:
+    for _, result in f.runs:
         out.append(f"peak RSS (MB), run with {result.label}:")
         out.extend(_rss_line(result.rss))
+    if f.crawler:
+        out.append("crawler (scripts/bench_crawler.py on the same Redis):")
+        out.extend(f"  {line}" for line in f.crawler.splitlines())
     load = os.getloadavg()
     out.append(f"cores: {os.cpu_count()}; load average at the end {load[0]:.2f}; bench took {elapsed:.0f}s")
+    out.extend(f"FAILED {error}" for error in f.errors)
     out.extend(
         [
             "notes:",
             "  * end to end runs the processes the stack runs (crawler, beat, worker, indexer) on the same",
             "    cores as Redis, Elasticsearch and the site; figures depend on what else the machine runs.",
-            "  * the index hop is the Redis Stream indexer; the crawler's per-URL send and the worker's",
-            "    hand-off change with the dispatcher (pipelined send_many) and the stage runner: rerun",
-            "    after they land. Without discovered_at on documents the run is timed from crawler start.",
+            "  * depends on work landing now: the crawler's pipelined send_many (dispatcher), the stage",
+            "    runner's per-message costs, the stream indexer, the topic model (its cost is inside the",
+            "    pure path and the worker). Without discovered_at on documents a run is timed from the",
+            "    crawler's start.",
             "  * the light load is sent by this script at a fixed rate (it plays the crawler), so its",
             "    latency is worker + indexer + refresh, not crawl scheduling.",
         ]

@@ -112,7 +112,8 @@ def normalise_text(text: str | None) -> str:
     """One paragraph per line, whitespace collapsed inside lines, no empty lines."""
     if not text:
         return ""
-    lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())
+    # str.split() splits on exactly the characters regex \s matches (str.isspace), in C
+    lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
 

@@ -26,7 +26,6 @@ from lxml.html import HtmlElement
 
 __all__ = ["PageLinks", "PageSignals", "not_article_reason", "page_anchors", "page_links", "page_signals"]
 
-_SPACE = re.compile(r"\s+")
 _WALL_WORDS = re.compile(
     r"\b(cookies?|consent|sign in|log ?in|subscribe|subscription|paywall|"
     r"enable javascript|verify you are human)\b",
@@ -61,7 +60,8 @@ class PageSignals:
 
 
 def _norm(text: str) -> str:
-    return _SPACE.sub(" ", text).strip().lower()
+    # the same as collapsing regex \s runs and stripping: str.split() splits on str.isspace
+    return " ".join(text.split()).lower()
 
 
 _SENTENCE_END = re.compile(r"[.!?:;\"'\u201d\u00bb)]$")

@@ -82,7 +82,7 @@ class _Words:
     @classmethod
     def of(cls, tokens: Tokens) -> _Words:
         text, lower = tokens.spelled, tokens.spelled_lower
-        if any(word.endswith(_POSSESSIVE) for word in text):
+        if any(p in tokens.text for p in _POSSESSIVE) and any(word.endswith(_POSSESSIVE) for word in text):
             text, lower = list(text), list(lower)
             for i, word in enumerate(text):
                 if word.endswith(_POSSESSIVE):
@@ -136,6 +136,7 @@ class _Gazetteer:
     ru: dict[str, list[tuple[tuple[_RuWord, ...], str]]]
     ambiguous: dict[str, _Ambiguous]  # by name as written
     ru_initials: frozenset[str]  # first letters of the Russian keys: other words skip the lookup
+    ru_initial_re: re.Pattern[str]  # any of them, either case (yo too when ye is one)
 
 
 def _ru_word(word: str) -> _RuWord:
@@ -220,7 +221,10 @@ def _gazetteer() -> _Gazetteer:
     for table in (en, ru):
         for entries in table.values():
             entries.sort(key=lambda e: -len(e[0]))
-    return _Gazetteer(dict(en), dict(ru), ambiguous, frozenset(key[:1] for key in ru))
+    initials = frozenset(key[:1] for key in ru)
+    letters = "".join(sorted(initials | ({"ё"} if "е" in initials else set())))
+    initial_re = re.compile(f"[{re.escape(letters)}]", re.IGNORECASE) if letters else re.compile("(?!)")
+    return _Gazetteer(dict(en), dict(ru), ambiguous, initials, initial_re)
 
 
 def _match_at(gaz: _Gazetteer, words: _Words, i: int) -> tuple[int, str, str] | None:
@@ -270,10 +274,16 @@ def _count(
 ) -> None:
     texts, lowers = words.text, words.lower
     en, ru_initials = gaz.en, gaz.ru_initials
-    i = 0
-    while i < len(texts):
+    # Only a word that starts an English name, may start a Russian one, or holds a hyphen can
+    # count; one comprehension finds them, and the loop below visits nothing else.
+    starts = [i for i, word in enumerate(texts) if word in en or "-" in word]
+    if gaz.ru_initial_re.search(context):
+        starts = sorted({*starts, *(i for i, low in enumerate(lowers) if low[:1] in ru_initials)})
+    free = 0  # the first word not consumed by a longer name
+    for i in starts:
+        if i < free:
+            continue
         word = texts[i]
-        # Most words start no name: two set lookups instead of a call.
         match = _match_at(gaz, words, i) if word in en or lowers[i][:1] in ru_initials else None
         if match is None and "-" in word:  # "pro-Russian", "Syrian-Turkish"
             for part in word.split("-"):
@@ -283,7 +293,6 @@ def _count(
                     if sub[1] not in order:
                         order.append(sub[1])
         if match is None:
-            i += 1
             continue
         n, code, name = match
         amb = gaz.ambiguous.get(name)
@@ -291,7 +300,7 @@ def _count(
             scores[code] = scores.get(code, 0) + weight
             if code not in order:
                 order.append(code)
-        i += n
+        free = i + n
 
 
 def find_places(
