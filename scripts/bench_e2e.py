@@ -92,6 +92,14 @@ def own_servers(run_dir: Path, redis_port: int, es_port: int) -> Iterator[tuple[
     _sh(LOCAL / "redis.sh", "start", run_dir, redis_port)
     try:
         _sh(LOCAL / "elasticsearch.sh", "start", es_port, timeout=600)
+        es_state = Path(os.environ.get("NEWSFLOW_ES_STATE", "/var/tmp/newsflow-es")) / str(es_port)
+        for name, pid_path in (
+            ("redis", run_dir / f"redis-{redis_port}.pid"),
+            ("elasticsearch", es_state / "es.pid"),
+        ):
+            pid = _pid_file(pid_path)
+            if pid:
+                SERVERS[name] = pid
         try:
             yield f"redis://127.0.0.1:{redis_port}/0", f"http://127.0.0.1:{es_port}"
         finally:
@@ -128,16 +136,50 @@ def _peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def _pss_mb(pid: int) -> float:
+    """Proportional set size now: shared (copy-on-write) pages split between their users."""
+    with suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+# Server processes whose CPU a run also accounts for: name -> pid (Redis, Elasticsearch, site).
+SERVERS: dict[str, int] = {}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (0 when it is gone)."""
+    with suppress(OSError, ValueError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    return 0.0
+
+
+def service_cpu(service: Service) -> float:
+    """CPU seconds of a service: its main process and its live children (prefork pool)."""
+    return sum(_cpu_seconds(pid) for pid in [service.proc.pid, *_children(service.proc.pid)])
+
+
+def _pid_file(path: Path) -> int | None:
+    with suppress(OSError, ValueError):
+        return int(path.read_text().strip())
+    return None
+
+
 def peak_rss(service: Service) -> list[tuple[str, float]]:
-    """(role, MB) of a service's main process and each of its children (prefork pool)."""
+    """(role, MB) of a service's main process and each of its children (prefork pool), and
+    ("PSS total", MB) of them all: what the service really costs, shared pages counted once."""
     rows = []
-    main = _peak_rss_mb(service.proc.pid)
-    if main is not None:
-        rows.append(("main", main))
-    for i, child in enumerate(sorted(_children(service.proc.pid))):
-        mb = _peak_rss_mb(child)
+    pids = [service.proc.pid, *sorted(_children(service.proc.pid))]
+    for i, pid in enumerate(pids):
+        mb = _peak_rss_mb(pid)
         if mb is not None:
-            rows.append((f"child {i + 1}", mb))
+            rows.append(("main" if i == 0 else f"child {i}", mb))
+    if len(pids) > 1:
+        rows.append(("PSS total now", sum(_pss_mb(pid) for pid in pids)))
     return rows
 
 
@@ -199,6 +241,7 @@ def generated_site(articles: int, seed: int, log_dir: Path) -> Iterator[str]:
             start_new_session=True,
         )
     svc = Service("site", proc, log)
+    SERVERS["site"] = proc.pid
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().decode().strip()
@@ -284,6 +327,7 @@ class RunResult:
     worker_span_rate: float | None = None  # docs / (last indexed_at - first fetched_at)
     discovery_seconds: float | None = None  # services started -> first discovered_at
     rss: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU milliseconds per searchable document
     counters: dict[str, int] = field(default_factory=dict)
     note: str = ""
 
@@ -407,9 +451,13 @@ def run_pipeline(
                 ],
                 env,
                 log_dir,
-                None,
+                "beat: Starting",
             )
         )
+        services = {"crawler": crawler, "beat": beat, "worker": worker, "indexer": indexer}
+        # CPU from here on: start-up (imports) is not per-document work
+        cpu_before = {name: service_cpu(svc) for name, svc in services.items()}
+        cpu_before |= {name: _cpu_seconds(pid) for name, pid in SERVERS.items()}
         deadline = started + timeout
         last_count, last_change = 0, time.time()
         done_at = None
@@ -427,8 +475,14 @@ def run_pipeline(
             time.sleep(0.25)
         else:
             result.note = f"timed out after {timeout:.0f}s"
-        for svc in (crawler, beat, worker, indexer):
-            result.rss[svc.name.removeprefix(f"{tag}-")] = peak_rss(svc)
+        cpu_after = {name: service_cpu(svc) for name, svc in services.items()}
+        cpu_after |= {name: _cpu_seconds(pid) for name, pid in SERVERS.items()}
+        for name, svc in services.items():
+            result.rss[name] = peak_rss(svc)
+        if last_count:
+            result.cpu_ms = {
+                name: (cpu_after[name] - cpu_before[name]) * 1000 / last_count for name in cpu_after
+            }
         result.counters = {k: v for k, v in read_counters(make_redis(settings), Keys(tag)).items() if v}
     result.searchable = last_count
     span = _span(es, settings.index_prefix)
@@ -743,6 +797,12 @@ def _report(args: argparse.Namespace, f: Figures, elapsed: float) -> None:
             f"indexer vs raw _bulk, {ix.docs} docs: raw {ix.raw:.0f} docs/s, write_batch {ix.write_batch:.0f}, "
             f"indexer process {ix.indexer:.0f} ({ix.indexer / ix.raw:.0%} of raw)"
         )
+    for _, result in f.runs:
+        if result.cpu_ms:
+            parts = ", ".join(f"{name} {ms:.1f}" for name, ms in result.cpu_ms.items())
+            out.append(
+                f"CPU ms per document, {result.label}: {parts}; total {sum(result.cpu_ms.values()):.1f}"
+            )
     for _, result in f.runs:
         out.append(f"peak RSS (MB), run with {result.label}:")
         out.extend(_rss_line(result.rss))
