@@ -28,7 +28,8 @@ class Reason(StrEnum):
     REDIRECT_LOOP = "redirect_loop"
     HTTP_4XX = "http_4xx"
     HTTP_5XX = "http_5xx"
-    RATE_LIMITED = "rate_limited"
+    RATE_LIMITED = "rate_limited"  # the site answered 429/503
+    HOST_BUSY = "host_busy"  # our own politeness slot for the host is not free yet
     OVERSIZED = "oversized"
     NOT_HTML = "not_html"
     BAD_ENCODING = "bad_encoding"
@@ -80,3 +81,22 @@ class RetryableError(PipelineError):
 
 class PermanentError(PipelineError):
     """Trying again cannot help: the input itself is the problem."""
+
+
+class HostBusy(RetryableError):
+    """Our own politeness limit for a host: not a failure but a wait, with its own budget.
+
+    ``booking`` (``{"host", "at"}``) is the slot booked for the retry, which must run then
+    and carry it; None when the host is booked beyond the horizon (come back later).
+    """
+
+    def __init__(self, host: str, retry_after: float, booking: dict[str, object] | None = None) -> None:
+        what = "slot booked" if booking is not None else "fully booked"
+        super().__init__(
+            Reason.HOST_BUSY,
+            f"host {host}: {what}",
+            retry_after=retry_after,
+            slot_reserved=booking is not None,
+        )
+        self.host = host
+        self.booking = booking

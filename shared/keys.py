@@ -41,6 +41,10 @@ class Keys:
         """Validators and content hash of one feed, sitemap or section page."""
         return f"{self.prefix}:listing:{url_hash}"
 
+    def host_state(self, host: str) -> str:
+        """Hash: a host's booking frontier, recent request starts and Retry-After block."""
+        return f"{self.prefix}:host:{host}:state"
+
     def host_interval(self, host: str) -> str:
         """Seconds between requests to a host when a source configures its own rate."""
         return f"{self.prefix}:host:{host}:interval"

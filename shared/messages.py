@@ -53,7 +53,7 @@ class ProcessUrl(_Message):
     feed_title: str | None = Field(None, max_length=1000)
     attempt: int = 0  # failed tries so far (timeouts, 5xx, ...)
     waits: int = 0  # times it waited for the host's rate-limit slot
-    slot_reserved: bool = False  # scheduled for a request slot booked by the previous try
+    booking: dict[str, Any] | None = None  # {host, at[, url]}: the slot booked by the previous try
 
 
 class IndexDocument(_Message):

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         5000, description="Most article links taken from one feed, sitemap or section page."
     )
 
+    # --- crawler: scale, sitemaps, seen outcomes, recrawl (issue 12) ------------
+    poll_due_max: int = Field(2000, description="Most sources one poll_due tick sends (earliest due first).")
+
     # --- fetching (crawler and worker) --------------------------------------
     user_agent: str = Field("newsflow/0.1", description="Product token sent with every request.")
     contact_url: str = Field("https://github.com/newsflow/newsflow", description="Appended to the UA.")

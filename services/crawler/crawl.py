@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -268,21 +268,36 @@ def start_round(r: redis.Redis, keys: Keys, source: Source, bounds: PollBounds, 
     return interval
 
 
-def due_sources(r: redis.Redis, keys: Keys, sources: dict[str, Source], now: float) -> list[str]:
-    """Sources whose next poll time has come, or which were never polled."""
-    scores = dict(r.zrange(keys.sources_due, 0, -1, withscores=True))
-    return [sid for sid in sources if sid not in scores or scores[sid] <= now]
+def sync_due(r: redis.Redis, keys: Keys, source_ids: Iterable[str], now: float) -> tuple[int, int]:
+    """Make the due set match the sources file: new sources are due now (``ZADD NX``, an
+    existing due time is kept), sources no longer in the file leave. Called when a process
+    (re)loads the file, not every tick. Returns (added, removed)."""
+    ids = set(source_ids)
+    present = set(r.zrange(keys.sources_due, 0, -1))
+    added, gone = ids - present, present - ids
+    pipe = r.pipeline(transaction=False)
+    batch = sorted(added)
+    for start in range(0, len(batch), _SYNC_CHUNK):
+        pipe.zadd(keys.sources_due, dict.fromkeys(batch[start : start + _SYNC_CHUNK], now), nx=True)
+    gone_list = sorted(gone)
+    for start in range(0, len(gone_list), _SYNC_CHUNK):
+        pipe.zrem(keys.sources_due, *gone_list[start : start + _SYNC_CHUNK])
+    pipe.execute()
+    return len(added), len(gone)
 
 
-def claim_due(r: redis.Redis, keys: Keys, source_id: str, now: float, hold: float) -> bool:
-    """Push the source's due time ``hold`` seconds ahead, atomically, so a second beat or a
-    slow round never sends the same poll twice."""
-    return bool(r.eval(_CLAIM, 1, keys.sources_due, source_id, now, now + hold))
+def claim_due_sources(r: redis.Redis, keys: Keys, now: float, hold: float, limit: int) -> list[str]:
+    """Take up to ``limit`` sources whose due time has come, earliest first, and push each one
+    ``hold`` seconds ahead in the same atomic step, so a second beat or a slow round never
+    sends the same poll twice. Costs O(log n + due): idle ticks are one cheap call however
+    many sources there are (``poll_source`` then sets the real next due time)."""
+    return [str(sid) for sid in r.eval(_CLAIM_DUE, 1, keys.sources_due, now, now + hold, max(1, limit))]
 
 
-_CLAIM = """
-local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if due and tonumber(due) > tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-return 1
+_SYNC_CHUNK = 1000
+
+_CLAIM_DUE = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
+return ids
 """

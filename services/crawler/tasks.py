@@ -19,31 +19,31 @@ from celery import Task
 from services.crawler.crawl import (
     MAX_SITEMAP_DEPTH,
     CrawlOptions,
-    claim_due,
+    claim_due_sources,
     crawl_listing,
-    due_sources,
     entry_points,
     extract_queue_depth,
     record_listing,
     start_round,
+    sync_due,
 )
 from services.crawler.listings import ListingKind
 from services.crawler.schedule import PollBounds
 from shared.celery_app import create_app
 from shared.clients import make_redis
 from shared.deadletter import dead_letter
-from shared.errors import PermanentError, Reason, RetryableError
+from shared.errors import HostBusy, PermanentError, Reason, RetryableError
 from shared.fetch import FetchOptions, FetchResult, make_http_client
 from shared.keys import Keys
 from shared.logging import truncate
 from shared.messages import PollSource, Queue, TaskName
 from shared.outcomes import record_outcome
-from shared.polite_fetch import Booking, get_robots, polite_fetch
-from shared.ratelimit import set_host_interval
+from shared.polite_fetch import PendingBooking, get_robots, polite_fetch
+from shared.ratelimit import Booking, set_host_interval
 from shared.retry import retry_countdown
 from shared.robots import Robots
 from shared.settings import get_settings
-from shared.sources import Source, SourcesError, load_sources, source_hosts
+from shared.sources import Source, SourcesCache, SourcesError, source_hosts
 
 log = structlog.get_logger(__name__)
 
@@ -64,8 +64,12 @@ def _clients() -> tuple[Any, Any, FetchOptions, Keys]:
     return make_redis(settings), make_http_client(options), options, Keys(settings.redis_prefix)
 
 
+_SOURCES = SourcesCache(settings.sources_file)  # parsed once per process, again on change
+_synced = [0]  # the sources generation last written to the due set by this process
+
+
 def _sources() -> dict[str, Source]:
-    return load_sources(settings.sources_file)
+    return _SOURCES.get()
 
 
 def _source(source_id: str) -> Source | None:
@@ -103,10 +107,13 @@ def poll_due() -> int:
         log.error("sources_invalid", path=str(settings.sources_file), error=truncate(exc))
         return 0
     now = time.time()
+    if _synced[0] != _SOURCES.generation:  # new or removed sources since the last sync
+        sync_due(r, keys, sources, now)
+        _synced[0] = _SOURCES.generation
     sent = 0
-    for source_id in due_sources(r, keys, sources, now):
-        # Hold the source for one minimum interval; poll_source then sets the real due time.
-        if claim_due(r, keys, source_id, now, _bounds(sources[source_id]).min_seconds):
+    # Hold each source for one minimum interval; poll_source then sets the real due time.
+    for source_id in claim_due_sources(r, keys, now, settings.poll_min_seconds, settings.poll_due_max):
+        if source_id in sources:
             app.send_task(TaskName.POLL_SOURCE, kwargs=PollSource(source_id=source_id).model_dump())
             sent += 1
     return sent
@@ -156,7 +163,12 @@ def _send_listing(source_id: str, url: str, kind: ListingKind, depth: int) -> No
 
 @app.task(name=TaskName.FETCH_LISTING, bind=True, max_retries=None)
 def fetch_listing(
-    self: Task, source_id: str, url: str, kind: str, depth: int = 0, slot_reserved: bool = False
+    self: Task,
+    source_id: str,
+    url: str,
+    kind: str,
+    depth: int = 0,
+    booking: dict[str, Any] | None = None,
 ) -> str:
     r, client, options, keys = _clients()
     structlog.contextvars.bind_contextvars(source_id=source_id, url=url, kind=kind)
@@ -164,7 +176,8 @@ def fetch_listing(
     if source is None:
         return "unknown_source"
     rate = source.rate_per_second or settings.host_rate_per_second
-    booking = Booking(held=slot_reserved)  # this try's first request uses the slot booked for it
+    # The slot booked for this try, if any: spent once, by the first request to its host.
+    pending = PendingBooking(Booking.from_message(booking))
 
     def fetcher(target: str, **kw: Any) -> FetchResult:
         return polite_fetch(
@@ -175,7 +188,7 @@ def fetch_listing(
             options,
             robots_ttl=settings.robots_ttl_seconds,
             default_rate=rate,
-            booking=booking,
+            booking=pending,
             **kw,
         )
 
@@ -188,7 +201,7 @@ def fetch_listing(
             options,
             robots_ttl=settings.robots_ttl_seconds,
             default_rate=rate,
-            booking=booking,
+            booking=pending,
         )
 
     try:
@@ -254,7 +267,7 @@ def fetch_listing(
 def _retry(task: Task, exc: RetryableError, url: str) -> str:
     r, _, _, keys = _clients()
     retries = task.request.retries
-    own_limit = exc.reason is Reason.RATE_LIMITED
+    own_limit = isinstance(exc, HostBusy) or exc.reason is Reason.RATE_LIMITED
     budget = RATE_LIMIT_RETRIES if own_limit else settings.task_max_retries
     if retries >= budget:
         record_outcome(
@@ -271,7 +284,9 @@ def _retry(task: Task, exc: RetryableError, url: str) -> str:
         return str(Reason.RETRIES_EXHAUSTED)
     countdown = retry_countdown(exc, retries, random.random())
     log.info("listing_retry", reason=str(exc.reason), countdown=round(countdown, 2), attempt=retries)
-    kwargs = {**(task.request.kwargs or {}), "slot_reserved": exc.slot_reserved}
+    booking = exc.booking if isinstance(exc, HostBusy) else None
+    kwargs = {**(task.request.kwargs or {}), "booking": booking}
+    kwargs.pop("slot_reserved", None)
     raise task.retry(exc=exc, countdown=countdown, max_retries=None, kwargs=kwargs)
 
 

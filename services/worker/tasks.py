@@ -23,13 +23,14 @@ from services.worker.similarity import NEAR_DUPLICATE_MAX_DISTANCE
 from shared.celery_app import create_app
 from shared.clients import make_redis
 from shared.deadletter import dead_letter
-from shared.errors import PermanentError, Reason, RetryableError
+from shared.errors import HostBusy, PermanentError, Reason, RetryableError
 from shared.fetch import FetchOptions, make_http_client
 from shared.keys import Keys
 from shared.logging import truncate
 from shared.messages import IndexDocument, ProcessUrl, TaskName
 from shared.outcomes import record_outcome
-from shared.polite_fetch import Booking, polite_fetch
+from shared.polite_fetch import polite_fetch
+from shared.ratelimit import Booking
 from shared.retry import retry_countdown
 from shared.seen import mark_new
 from shared.settings import get_settings
@@ -85,7 +86,7 @@ def process_url(**kwargs: Any) -> None:
             fetch_options,
             robots_ttl=settings.robots_ttl_seconds,
             default_rate=settings.host_rate_per_second,
-            booking=Booking(held=message.slot_reserved),
+            booking=Booking.from_message(message.booking),
         )
         page = Page(url, message.source_id, datetime.now(UTC), message.feed_published_at, message.feed_title)
         doc = build_article(
@@ -138,7 +139,7 @@ def process_url(**kwargs: Any) -> None:
 def _retry(message: ProcessUrl, exc: RetryableError) -> None:
     """Send the URL again later. Waiting for a host's slot or Retry-After is not a failure,
     so it has its own, larger budget; every other retry counts against TASK_MAX_RETRIES."""
-    waiting = exc.reason is Reason.RATE_LIMITED
+    waiting = isinstance(exc, HostBusy) or exc.reason is Reason.RATE_LIMITED
     used, budget = (
         (message.waits, settings.rate_limit_max_waits)
         if waiting
@@ -149,7 +150,8 @@ def _retry(message: ProcessUrl, exc: RetryableError) -> None:
         return
     countdown = retry_countdown(exc, message.attempt, random.random())
     counter = {"waits": used + 1} if waiting else {"attempt": used + 1}
-    again = message.model_copy(update={**counter, "slot_reserved": exc.slot_reserved})
+    booking = exc.booking if isinstance(exc, HostBusy) else None
+    again = message.model_copy(update={**counter, "booking": booking})
     app.send_task(TaskName.PROCESS_URL, kwargs=again.model_dump(mode="json"), countdown=countdown)
     record_outcome(
         r,

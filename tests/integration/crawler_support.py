@@ -105,17 +105,15 @@ class InProcessCrawler:
         )
 
     def _patiently(self, call: Callable[[Any], Any]) -> Any:
-        from shared.errors import RetryableError
-        from shared.polite_fetch import Booking
+        from shared.errors import HostBusy
+        from shared.ratelimit import Booking
 
-        booking = Booking()
+        booking: Booking | None = None
         for _ in range(50):
             try:
                 return call(booking)
-            except RetryableError as exc:
-                if not exc.detail.startswith("host ") or exc.retry_after is None:
-                    raise
-                booking = Booking(held=exc.slot_reserved)  # as the task's retry would
+            except HostBusy as exc:
+                booking = Booking.from_message(exc.booking)  # as the task's retry would
                 time.sleep(exc.retry_after)
         raise AssertionError("host slot never became free")
 

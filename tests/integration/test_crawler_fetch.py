@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.errors import PermanentError, Reason, RetryableError
+from shared.errors import HostBusy, PermanentError, Reason, RetryableError
 from shared.fetch import XML_TYPES, FetchOptions, fetch, make_http_client
 from shared.keys import Keys
-from shared.polite_fetch import Booking, polite_fetch
+from shared.polite_fetch import polite_fetch
+from shared.ratelimit import Booking
 from tests.fixture_site import HOSTILE
 
 pytestmark = pytest.mark.integration
@@ -104,14 +105,15 @@ def test_polite_fetch_waits_for_the_host_slot(
 ) -> None:
     keys = Keys(unique_name)
     kw = {"robots_ttl": 60.0, "default_rate": 2.0}
-    with pytest.raises(RetryableError) as err:  # robots.txt took the slot
+    with pytest.raises(HostBusy) as err:  # robots.txt took the slot
         polite_fetch(client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, **kw)
-    assert err.value.reason is Reason.RATE_LIMITED
+    assert err.value.reason is Reason.HOST_BUSY
     assert 0 < err.value.retry_after <= 0.5  # type: ignore[operator]
-    assert err.value.slot_reserved  # ... and booked the next one for this call's retry
+    booking = Booking.from_message(err.value.booking)  # ... and booked the next one for its retry
+    assert booking is not None and booking.host == fixture_site.host
     time.sleep(err.value.retry_after)  # type: ignore[arg-type]
     again = polite_fetch(
-        client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, booking=Booking(held=True), **kw
+        client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, booking=booking, **kw
     )
     assert again.status == 200
 
@@ -127,7 +129,7 @@ def test_429_pushes_the_whole_host_back(
     assert err.value.reason is Reason.RATE_LIMITED and err.value.detail == "HTTP 429"
     with pytest.raises(RetryableError) as busy:
         polite_fetch(client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, **kw)
-    assert busy.value.reason is Reason.RATE_LIMITED
+    assert busy.value.reason is Reason.HOST_BUSY
     assert 1.0 < busy.value.retry_after <= 2.0  # type: ignore[operator]
 
 
@@ -147,15 +149,15 @@ def test_robots_5xx_means_wait_and_4xx_means_allowed(
             polite_fetch(client, redis_client, keys, article.url, OPTIONS, **kw)
     redis_client.delete(keys.robots(fixture_site.plain_base_url.split("//")[1]))
     time.sleep(0.02)
-    polite_fetch_ok, reserved = None, False
+    polite_fetch_ok, booking = None, None
     for _ in range(3):  # plain robots.txt is a 404: everything allowed
         try:
             polite_fetch_ok = polite_fetch(
-                client, redis_client, keys, article.url, OPTIONS, booking=Booking(held=reserved), **kw
+                client, redis_client, keys, article.url, OPTIONS, booking=booking, **kw
             )
             break
         except RetryableError as exc:
-            reserved = exc.slot_reserved
+            booking = Booking.from_message(getattr(exc, "booking", None))
             time.sleep(exc.retry_after or 0.05)
     assert polite_fetch_ok is not None and polite_fetch_ok.status == 200
 
@@ -172,7 +174,7 @@ def test_crawl_delay_slows_the_host(
     ):
         polite_fetch(client, redis_client, keys, fixture_site.plain_articles[0].url, OPTIONS, **kw)
     # robots.txt took the first slot (before its Crawl-delay was known); the article's is booked.
-    assert first.value.slot_reserved
+    assert isinstance(first.value, HostBusy) and first.value.booking is not None
     time.sleep(first.value.retry_after)  # type: ignore[arg-type]
     polite_fetch(
         client,
@@ -180,7 +182,7 @@ def test_crawl_delay_slows_the_host(
         keys,
         fixture_site.plain_articles[0].url,
         OPTIONS,
-        booking=Booking(held=True),
+        booking=Booking.from_message(first.value.booking),
         **kw,
     )
     with pytest.raises(RetryableError) as err:
@@ -201,7 +203,7 @@ def test_redirect_to_another_host_obeys_that_hosts_robots_and_limit(
         fixture_site.override("/go/elsewhere.html", 302, b"", hop),
         fixture_site.override("/robots.txt", 200, robots, server="plain"),
     ):
-        reserved = False
+        booking = None
         for _ in range(5):
             try:
                 polite_fetch(
@@ -210,11 +212,11 @@ def test_redirect_to_another_host_obeys_that_hosts_robots_and_limit(
                     keys,
                     fixture_site.url("/go/elsewhere.html"),
                     OPTIONS,
-                    booking=Booking(held=reserved),
+                    booking=booking,
                     **kw,
                 )
-            except RetryableError as exc:  # a host slot (main, then plain robots.txt)
-                reserved = exc.slot_reserved
+            except HostBusy as exc:  # a host slot (main, then plain robots.txt)
+                booking = Booking.from_message(exc.booking)
                 time.sleep(exc.retry_after or 0.05)
                 continue
             except PermanentError as exc:
