@@ -48,6 +48,7 @@ class Reason(StrEnum):
     INDEX_REJECTED = "index_rejected"
     INDEX_UNAVAILABLE = "index_unavailable"
     RETRIES_EXHAUSTED = "retries_exhausted"
+    POISON = "poison"  # its processing killed the process holding it, too many times
     BACKPRESSURE = "backpressure"
     INTERNAL_ERROR = "internal_error"
 

@@ -54,6 +54,11 @@ class Keys:
         """Sorted set: source id -> epoch seconds of its next poll."""
         return f"{self.prefix}:sources:due"
 
+    @property
+    def index_stream(self) -> str:
+        """Redis Stream of documents on their way to the indexers (shared.index_stream)."""
+        return f"{self.prefix}:stream:index"
+
     def extract_queue(self) -> str:
         """The broker list behind the extract queue (kombu's Redis transport, our key prefix)."""
         return f"{self.prefix}:celery:extract"

@@ -12,6 +12,7 @@ import sys
 import redis
 from elasticsearch import exceptions as es_exc
 
+from shared import index_stream
 from shared.celery_app import create_app
 from shared.clients import make_elasticsearch, make_redis
 from shared.deadletter import list_dead_letters, replay_dead_letters
@@ -22,8 +23,11 @@ from shared.settings import get_settings
 
 
 def queue_depths(r: redis.Redis, prefix: str) -> dict[str, int]:
-    # kombu keeps each queue as a Redis list under the broker's global key prefix.
-    return {q: int(r.llen(f"{prefix}:celery:{q}")) for q in (Queue.CRAWL, Queue.EXTRACT, Queue.INDEX)}
+    # kombu keeps each Celery queue as a Redis list under the broker's global key prefix;
+    # the index hop is a stream (documents not yet settled).
+    depths = {q: int(r.llen(f"{prefix}:celery:{q}")) for q in (Queue.CRAWL, Queue.EXTRACT)}
+    depths[Queue.INDEX] = index_stream.length(r, Keys(prefix))
+    return depths
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     elasticsearch_timeout: float = Field(30.0, description="Seconds per Elasticsearch request.")
 
     # --- naming: tests set their own prefixes so they never share data ------
-    index_prefix: str = Field("headlines", description="Alias name; monthly indices are <prefix>-YYYY.MM.")
+    index_prefix: str = Field("headlines", description="Alias name; yearly indices are <prefix>-YYYY.")
     redis_prefix: str = Field("newsflow", description="Namespace of every Redis key we write.")
 
     # --- crawler ------------------------------------------------------------
@@ -76,13 +76,44 @@ class Settings(BaseSettings):
     bulk_max_docs: int = Field(500, description="Flush a bulk batch at this many documents.")
     bulk_max_bytes: int = Field(5_000_000, description="Split bulk requests above this size.")
     bulk_flush_seconds: float = Field(1.0, description="Flush a partial batch after this long.")
-    index_retry_max: int = Field(20, description="Requeues of a document while Elasticsearch is down.")
-    index_backoff_max_seconds: float = Field(60.0, description="Longest wait between two requeues.")
+    index_backoff_max_seconds: float = Field(
+        30.0, description="Longest wait between two write attempts of a held document."
+    )
+    index_claim_idle_seconds: float = Field(
+        30.0, description="A document held this long by a silent indexer is taken over by another."
+    )
+    indexer_name: str | None = Field(
+        None, description="Consumer name of this indexer process (default: the host name)."
+    )
 
     # --- celery -------------------------------------------------------------
     task_soft_time_limit: int = Field(60, description="Seconds before a task is asked to stop.")
     task_time_limit: int = Field(90, description="Seconds before a task is killed.")
     task_max_retries: int = Field(5, description="Retries of a retryable failure.")
+    max_deliveries: int = Field(
+        3, description="Deliveries of one message whose processing kills its process, then poison."
+    )
+
+    # --- operations (ops helper) ----------------------------------------------
+    broker_url: str | None = Field(
+        None, description="Celery broker Redis, when not the shared-state Redis (default: REDIS_URL)."
+    )
+    redis_sentinel_master: str = Field(
+        "mymaster", description="Sentinel service name when a URL has no ?master= (redis+sentinel://)."
+    )
+    redis_password: SecretStr | None = Field(
+        None, description="Redis password when the URL carries none (kept off command lines)."
+    )
+    index_shards: int = Field(1, ge=1, description="Primary shards of each new yearly index.")
+    index_replicas: int = Field(0, ge=0, description="Replicas per index; 0 keeps a single node green.")
+    metrics_port: int = Field(0, ge=0, description="Prometheus /metrics port of this process; 0: off.")
+    metrics_bind: str = Field("0.0.0.0", description="Address the metrics endpoint listens on.")
+    metrics_dir: Path | None = Field(
+        None, description="Multiprocess metrics directory (default: a fresh temp dir per process tree)."
+    )
+    health_interval_seconds: float = Field(
+        60.0, description="How often `newsflow health --every` writes the sources index."
+    )
 
     # --- logging ------------------------------------------------------------
     log_format: LogFormat = Field(LogFormat.JSON, description="json (production) or console.")
@@ -102,6 +133,11 @@ class Settings(BaseSettings):
         if not value or value != value.lower() or any(c in value for c in ' "*\\<|,>/?'):
             raise ValueError("must be a non-empty lowercase name without spaces or wildcards")
         return value
+
+    @property
+    def broker(self) -> str:
+        """The Celery broker URL: its own Redis when BROKER_URL is set, else REDIS_URL."""
+        return self.broker_url or self.redis_url
 
     @property
     def user_agent_header(self) -> str:

@@ -20,6 +20,7 @@ from services.worker.build import Page
 from services.worker.duplicates import register_and_find_original
 from services.worker.extract import ExtractOptions
 from services.worker.similarity import NEAR_DUPLICATE_MAX_DISTANCE
+from shared import index_stream
 from shared.celery_app import create_app
 from shared.clients import make_redis
 from shared.deadletter import dead_letter
@@ -117,9 +118,8 @@ def process_url(**kwargs: Any) -> None:
 
     if doc.canonical_url != url:  # tell the crawler's seen-set about the canonical address too
         mark_new(r, keys, doc.canonical_url, SEEN_TTL)
-    app.send_task(
-        TaskName.INDEX_DOCUMENT,
-        kwargs=IndexDocument(document=doc.model_dump(mode="json")).model_dump(mode="json"),
+    index_stream.publish(
+        r, keys, [IndexDocument(document=doc.model_dump(mode="json")).model_dump(mode="json")]
     )
     record_outcome(
         r,
