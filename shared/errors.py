@@ -20,6 +20,7 @@ class Reason(StrEnum):
     BAD_SCHEME = "bad_scheme"
     PRIVATE_ADDRESS = "private_address"
     DISALLOWED_BY_ROBOTS = "disallowed_by_robots"
+    NOINDEX = "noindex"  # meta robots or X-Robots-Tag asks not to index the page
     # fetching
     TIMEOUT = "timeout"
     CONNECTION_ERROR = "connection_error"

@@ -1,4 +1,4 @@
-"""Polite fetching: robots.txt (cached per host in Redis) + the shared per-host rate limit.
+"""Polite fetching: robots.txt (cached per origin in Redis) + the shared per-host rate limit.
 
 ``polite_fetch`` is what the crawler and the worker call for every request:
 
@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from typing import Any
 
@@ -27,8 +28,8 @@ from shared.errors import HostBusy, PermanentError, Reason, RetryableError
 from shared.fetch import FetchOptions, FetchResult, check_host, fetch
 from shared.keys import Keys
 from shared.ratelimit import BOOKING_HORIZON_SECONDS, Booking, acquire_slot, interval_for, push_back
-from shared.robots import MAX_ROBOTS_BYTES, Robots, crawl_delay, is_allowed, parse_robots
-from shared.urls import url_host, url_origin
+from shared.robots import MAX_ROBOTS_BYTES, Robots, crawl_delay, is_allowed, page_noindex, parse_robots
+from shared.urls import robots_origin, url_host, url_origin
 
 ROBOTS_UNREACHABLE_SECONDS = 120.0  # how long a 5xx/unreachable robots.txt blocks a host
 
@@ -36,6 +37,14 @@ ROBOTS_UNREACHABLE_SECONDS = 120.0  # how long a 5xx/unreachable robots.txt bloc
 def agent_token(options: FetchOptions) -> str:
     """The product token robots.txt groups are matched against (``newsflow``)."""
     return options.user_agent.split("/", 1)[0].split(" ", 1)[0].lower()
+
+
+def ensure_indexable(result: FetchResult, options: FetchOptions) -> None:
+    """``PermanentError(NOINDEX)`` when a fetched page asks not to be indexed (meta robots or
+    ``X-Robots-Tag``, for every crawler or for ours). For article pages only: a listing
+    marked noindex is still read for its links."""
+    if page_noindex(result.content, result.headers.get("x-robots-tag"), agent_token(options)):
+        raise PermanentError(Reason.NOINDEX, result.final_url[:300])
 
 
 class PendingBooking:
@@ -104,9 +113,11 @@ def get_robots(
     default_rate: float,
     booking: Booking | PendingBooking | None = None,
 ) -> Robots:
-    """The host's robots rules from the Redis cache, fetching robots.txt when missing."""
+    """The rules for ``url``'s origin (scheme, host, port: one robots.txt each, RFC 9309)
+    from the Redis cache, fetching robots.txt when missing (taking a slot of the host's
+    rate limit). A file larger than 500 KiB is cut there and its start parsed."""
     host = url_host(url)
-    key = keys.robots(host)
+    key = keys.robots(robots_origin(url))
     cached = r.get(key)
     if cached is not None:
         entry = json.loads(cached)
@@ -114,11 +125,9 @@ def get_robots(
             ttl = r.ttl(key)
             wait = float(ttl) if isinstance(ttl, int) and ttl > 0 else ROBOTS_UNREACHABLE_SECONDS
             raise RetryableError(Reason.HTTP_5XX, f"robots.txt of {host} unreachable", retry_after=wait)
-        return parse_robots(entry.get("text", ""))
+        return _parse_robots(entry.get("text", ""))
     _take_slot(r, keys, host, interval_for(default_rate), pending=_pending(booking))
-    robots_options = dataclasses.replace(
-        options, max_body_bytes=min(options.max_body_bytes, MAX_ROBOTS_BYTES)
-    )
+    robots_options = dataclasses.replace(options, max_body_bytes=MAX_ROBOTS_BYTES, truncate_body=True)
     status, text = "ok", ""
     try:
         result = fetch(
@@ -128,18 +137,25 @@ def get_robots(
             accept="text/plain,*/*;q=0.5",
             content_types=None,
         )
-        text = result.content.decode(result.charset or "utf-8", errors="replace")
+        content = result.content
+        if len(content) >= MAX_ROBOTS_BYTES:  # cut at the limit: drop the partial last line
+            content = content[: content.rfind(b"\n") + 1]
+        text = content.decode(result.charset or "utf-8", errors="replace")
     except PermanentError as exc:
         if exc.reason in (Reason.PRIVATE_ADDRESS, Reason.BAD_SCHEME, Reason.BAD_URL):
             raise
-        status = "allow_all"  # 4xx, oversized, odd redirects: no usable rules means allowed
+        status = "allow_all"  # 4xx, odd redirects: no usable rules means allowed
     except RetryableError as exc:
         _pushing_back(r, keys, host, exc)
         wait = max(exc.retry_after or 0.0, ROBOTS_UNREACHABLE_SECONDS)
         r.set(key, json.dumps({"status": "unreachable"}), ex=int(wait))
         raise RetryableError(exc.reason, f"robots.txt of {host}: {exc.detail}", retry_after=wait) from exc
     r.set(key, json.dumps({"status": status, "text": text}), ex=max(1, int(robots_ttl)))
-    return parse_robots(text)
+    return _parse_robots(text)
+
+
+# Parsed rules per process, by text: a 500 KiB file is parsed once, not on every fetch.
+_parse_robots = functools.lru_cache(maxsize=256)(parse_robots)
 
 
 def polite_fetch(

@@ -30,7 +30,7 @@ from shared.keys import Keys
 from shared.logging import truncate
 from shared.messages import IndexDocument, ProcessUrl, TaskName
 from shared.outcomes import record_outcome
-from shared.polite_fetch import polite_fetch
+from shared.polite_fetch import ensure_indexable, polite_fetch
 from shared.ratelimit import Booking
 from shared.retry import retry_countdown
 from shared.seen import mark_new
@@ -89,6 +89,7 @@ def process_url(**kwargs: Any) -> None:
             default_rate=settings.host_rate_per_second,
             booking=Booking.from_message(message.booking),
         )
+        ensure_indexable(fetched, fetch_options)  # meta robots / X-Robots-Tag noindex: skipped
         page = Page(url, message.source_id, datetime.now(UTC), message.feed_published_at, message.feed_title)
         doc = build_article(
             page, fetched.content, fetched.charset, extract_options, _find_original, normalize_url
