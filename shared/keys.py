@@ -41,6 +41,11 @@ class Keys:
         """Validators and content hash of one feed, sitemap or section page."""
         return f"{self.prefix}:listing:{url_hash}"
 
+    @property
+    def seen_due(self) -> str:
+        """Sorted set: ``source_id<TAB>url`` -> when it is due again (lease, retry, recrawl)."""
+        return f"{self.prefix}:seen:due"
+
     def host_state(self, host: str) -> str:
         """Hash: a host's booking frontier, recent request starts and Retry-After block."""
         return f"{self.prefix}:host:{host}:state"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from shared.keys import Keys
 from shared.messages import ProcessUrl, TaskName
 from shared.outcomes import record_outcome
 from shared.robots import Robots
-from shared.seen import forget, mark_new_many, url_key_hash
+from shared.seen import SeenPolicy, claim_new_many, forget, take_due, url_key_hash
 from shared.sources import Source
 from shared.urls import url_origin
 
@@ -51,6 +52,11 @@ class CrawlOptions:
     seen_ttl_seconds: float
     extract_queue_max: int
     max_listing_entries: int
+    seen: SeenPolicy | None = None  # None: the defaults with seen_ttl_seconds
+
+
+def _policy(options: CrawlOptions) -> SeenPolicy:
+    return options.seen or SeenPolicy(ttl_seconds=options.seen_ttl_seconds)
 
 
 @dataclass
@@ -172,7 +178,9 @@ def crawl_listing(
     out = ListingResult("enqueued", children=children, truncated=listing.truncated)
     if listing.truncated:
         out.reason = Reason.TOO_MANY_ENTRIES
-    fresh = mark_new_many(r, keys, [link.url for link in listing.links], options.seen_ttl_seconds)
+    fresh = claim_new_many(
+        r, keys, source.id, [link.url for link in listing.links], time.time(), _policy(options)
+    )
     new_links = [link for link, is_new in zip(listing.links, fresh, strict=True) if is_new]
     out.duplicates = len(listing.links) - len(new_links)
     for i, link in enumerate(new_links):
@@ -182,7 +190,7 @@ def crawl_listing(
             # Not sent: release this URL and the ones not yet sent, so a later poll
             # claims them again instead of losing them.
             for unsent in new_links[i:]:
-                forget(r, keys, unsent.url)
+                forget(r, keys, unsent.url, source.id)
             raise
         out.new_urls.append(link.url)
     if out.new_urls:
@@ -215,6 +223,29 @@ def _save_state(
     pipe.hset(state_key, mapping=mapping)
     pipe.expire(state_key, LISTING_STATE_TTL)
     pipe.execute()
+
+
+def reoffer_due(
+    r: redis.Redis, keys: Keys, sender: TaskSender, now: float, limit: int, options: CrawlOptions
+) -> int:
+    """Send again the URLs the seen-set says are due (lost, failed for now, recrawl), unless
+    the extract queue is over its bound. Returns how many were sent."""
+    if extract_queue_depth(r, keys) > options.extract_queue_max:
+        return 0
+    due = take_due(r, keys, now, limit, _policy(options))
+    for item in due:
+        message = ProcessUrl(url=item.url, source_id=item.source_id, discovered_at=datetime.now(UTC))
+        sender.send_task(TaskName.PROCESS_URL, kwargs=message.model_dump(mode="json"))
+        record_outcome(
+            r,
+            keys,
+            "url_reoffered",
+            stage="enqueue",
+            outcome=item.kind,
+            url=item.url,
+            source_id=item.source_id,
+        )
+    return len(due)
 
 
 def send_process_url(sender: TaskSender, source: Source, link: Link) -> None:

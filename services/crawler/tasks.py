@@ -24,6 +24,7 @@ from services.crawler.crawl import (
     entry_points,
     extract_queue_depth,
     record_listing,
+    reoffer_due,
     start_round,
     sync_due,
 )
@@ -42,6 +43,7 @@ from shared.polite_fetch import PendingBooking, get_robots, polite_fetch
 from shared.ratelimit import Booking, set_host_interval
 from shared.retry import retry_countdown
 from shared.robots import Robots
+from shared.seen import SeenPolicy
 from shared.settings import get_settings
 from shared.sources import Source, SourcesCache, SourcesError, source_hosts
 
@@ -95,6 +97,7 @@ def _options() -> CrawlOptions:
         seen_ttl_seconds=settings.seen_ttl_days * 86400,
         extract_queue_max=settings.extract_queue_max,
         max_listing_entries=settings.max_listing_entries,
+        seen=SeenPolicy.from_settings(settings),
     )
 
 
@@ -116,6 +119,8 @@ def poll_due() -> int:
         if source_id in sources:
             app.send_task(TaskName.POLL_SOURCE, kwargs=PollSource(source_id=source_id).model_dump())
             sent += 1
+    # Lost, failed-for-now and recrawl-due URLs from the seen-set (crawl.reoffer_due).
+    reoffer_due(r, keys, app, now, settings.reoffer_max_per_tick, _options())
     return sent
 
 

@@ -8,6 +8,7 @@ dead letter (bad message, retries exhausted, unexpected error).
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,7 +34,7 @@ from shared.outcomes import record_outcome
 from shared.polite_fetch import ensure_indexable, polite_fetch
 from shared.ratelimit import Booking
 from shared.retry import retry_countdown
-from shared.seen import mark_new
+from shared.seen import SeenPolicy, http_status, mark_new, settle
 from shared.settings import get_settings
 from shared.urls import normalize_url
 
@@ -50,6 +51,23 @@ log = structlog.get_logger(__name__)
 
 STAGE = "extract"
 SEEN_TTL = int(settings.seen_ttl_days * 86400)
+SEEN_POLICY = SeenPolicy.from_settings(settings)
+
+
+def _settle(message: ProcessUrl, outcome: str, reason: Reason | None = None, detail: str = "") -> None:
+    """Tell the seen-set the URL's final outcome: done, failed for now (tried again later by
+    the crawler), or final (shared.seen.settle)."""
+    settle(
+        r,
+        keys,
+        message.url,
+        message.source_id,
+        outcome,
+        reason,
+        time.time(),
+        SEEN_POLICY,
+        status=http_status(detail),
+    )
 
 
 def _find_original(query: DuplicateQuery) -> str | None:
@@ -107,6 +125,7 @@ def process_url(**kwargs: Any) -> None:
             reason=exc.reason,
             detail=truncate(exc.detail, 200),
         )
+        _settle(message, "skipped", exc.reason, exc.detail)
         return
     except redis.RedisError:
         # Our own store (and broker) is down: nothing can be recorded or re-sent. Raising
@@ -115,6 +134,7 @@ def process_url(**kwargs: Any) -> None:
     except Exception as exc:  # a bug or a hostile page we did not foresee: keep it for replay
         log.exception("article_failed")
         _dead_letter(kwargs, Reason.INTERNAL_ERROR, exc, attempts=message.attempt)
+        _settle(message, "dead_letter", Reason.INTERNAL_ERROR)
         return
 
     if doc.canonical_url != url:  # tell the crawler's seen-set about the canonical address too
@@ -135,6 +155,7 @@ def process_url(**kwargs: Any) -> None:
         extraction_path=doc.extraction_path,
         published_at_source=doc.published_at_source,
     )
+    _settle(message, "extracted")
 
 
 def _retry(message: ProcessUrl, exc: RetryableError) -> None:
@@ -148,6 +169,7 @@ def _retry(message: ProcessUrl, exc: RetryableError) -> None:
     )
     if used >= budget:
         _dead_letter(message.model_dump(mode="json"), Reason.RETRIES_EXHAUSTED, exc, attempts=used)
+        _settle(message, "dead_letter", Reason.RETRIES_EXHAUSTED)  # failed for now: tried later
         return
     countdown = retry_countdown(exc, message.attempt, random.random())
     counter = {"waits": used + 1} if waiting else {"attempt": used + 1}
