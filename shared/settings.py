@@ -51,6 +51,13 @@ class Settings(BaseSettings):
 
     # --- crawler: scale, sitemaps, seen outcomes, recrawl (issue 12) ------------
     poll_due_max: int = Field(2000, description="Most sources one poll_due tick sends (earliest due first).")
+    max_article_age_days: float = Field(
+        0.0, description="Live crawl: skip links and child sitemaps dated older than this (0: off)."
+    )
+    sitemap_children_max: int = Field(50, description="Child sitemaps sent per index fetch, newest first.")
+    sitemap_recheck_seconds: float = Field(
+        86400.0, description="How often a child sitemap without <lastmod> is read again."
+    )
     reoffer_max_per_tick: int = Field(
         500, description="Most lost, failed-for-now or recrawl URLs one poll_due tick sends again."
     )

@@ -35,6 +35,9 @@ class Source(BaseModel):
     max_poll_seconds: float | None = Field(None, gt=0)
     rate_per_second: float | None = Field(None, gt=0)
     discover: bool = True  # look for feeds/sitemaps on the home page when none are listed
+    # Read archives: no MAX_ARTICLE_AGE_DAYS filter on links or child sitemaps. For a one-off
+    # import of a site's history; live sources leave it off.
+    backfill: bool = False
 
     @field_validator("home_url")
     @classmethod

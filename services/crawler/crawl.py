@@ -18,12 +18,16 @@ import redis
 import structlog
 
 from services.crawler.listings import (
+    GZIP_MAGIC,
+    GZIP_TYPES,
     Link,
     ListingKind,
     discover_feeds,
     discover_sections,
     discover_sitemaps_lines,
+    gunzip_capped,
     parse_listing,
+    too_old,
 )
 from services.crawler.schedule import PollBounds, next_interval
 from shared.deadletter import TaskSender
@@ -53,6 +57,10 @@ class CrawlOptions:
     extract_queue_max: int
     max_listing_entries: int
     seen: SeenPolicy | None = None  # None: the defaults with seen_ttl_seconds
+    max_body_bytes: int = 5_000_000  # also the cap on a gzip sitemap's decompressed size
+    max_article_age_days: float = 0.0  # live crawl: older dated links are skipped (0: off)
+    sitemap_children_max: int = 50  # child sitemaps sent per index fetch, newest first
+    sitemap_recheck_seconds: float = 86400.0  # a child without <lastmod> is re-read this often
 
 
 def _policy(options: CrawlOptions) -> SeenPolicy:
@@ -64,6 +72,7 @@ class ListingResult:
     outcome: str  # "enqueued" | "unchanged" | "backpressure"
     new_urls: list[str] = field(default_factory=list)
     duplicates: int = 0
+    too_old: int = 0  # dated before MAX_ARTICLE_AGE_DAYS (live crawl only)
     children: list[tuple[str, ListingKind]] = field(default_factory=list)
     truncated: bool = False
     reason: Reason | None = None
@@ -103,6 +112,7 @@ def record_listing(
             kind=kind,
             new=len(result.new_urls),
             duplicates=result.duplicates,
+            too_old=result.too_old,
             children=len(result.children),
         )
         for new_url in result.new_urls:
@@ -126,7 +136,9 @@ def _content_hash(content: bytes) -> str:
 
 
 def _fetch_kwargs(kind: ListingKind) -> dict[str, Any]:
-    if kind in (ListingKind.FEED, ListingKind.SITEMAP):
+    if kind is ListingKind.SITEMAP:  # .xml.gz sitemaps arrive as gzip files
+        return {"accept": FEED_ACCEPT, "content_types": (*XML_TYPES, *HTML_TYPES, *GZIP_TYPES)}
+    if kind is ListingKind.FEED:
         return {"accept": FEED_ACCEPT, "content_types": (*XML_TYPES, *HTML_TYPES)}
     return {"accept": "text/html,application/xhtml+xml", "content_types": HTML_TYPES}
 
@@ -151,8 +163,9 @@ def crawl_listing(
         return ListingResult("backpressure", reason=Reason.BACKPRESSURE)
     state_key = keys.listing(url_key_hash(url))
     state: dict[str, str] = r.hgetall(state_key)
+    now = time.time()
     # Conditional GET. An unchanged home page or sitemap index still fans out to the feeds
-    # and child sitemaps remembered with its validators: those change more often.
+    # it found and to those of its child sitemaps that are due (see _due_children).
     result = fetcher(
         url,
         etag=state.get("etag") or None,
@@ -160,29 +173,39 @@ def crawl_listing(
         **_fetch_kwargs(kind),
     )
     if result.not_modified:
-        r.expire(state_key, LISTING_STATE_TTL)
-        return ListingResult("unchanged", children=_children(state), reason=Reason.UNCHANGED)
+        _touch_state(r, state_key, state, now)
+        children = _fan_out(r, keys, kind, _children(state), source, now, options)
+        return ListingResult("unchanged", children=children, reason=Reason.UNCHANGED)
     digest = _content_hash(result.content)
     if digest == state.get("hash"):
-        _save_state(r, state_key, result, digest, _children(state))
-        return ListingResult("unchanged", children=_children(state), reason=Reason.UNCHANGED)
+        stored = _children(state)
+        _save_state(r, state_key, result, digest, stored, state, now)
+        children = _fan_out(r, keys, kind, stored, source, now, options)
+        return ListingResult("unchanged", children=children, reason=Reason.UNCHANGED)
 
-    children: list[tuple[str, ListingKind]] = []
+    content = result.content
+    if kind is ListingKind.SITEMAP and content[:2] == GZIP_MAGIC:
+        content = gunzip_capped(content, options.max_body_bytes)
+    found: list[tuple[str, ListingKind, str]] = []
     if kind is ListingKind.HOME:
-        children = discover(robots_for(url).sitemaps, source, result)
+        found = [(u, k, "") for u, k in discover(robots_for(url).sitemaps, source, result)]
         kind = ListingKind.SECTION
-    listing = parse_listing(kind, result.content, result.final_url, options.max_listing_entries)
+    listing = parse_listing(kind, content, result.final_url, options.max_listing_entries)
     if kind is ListingKind.SITEMAP and depth < MAX_SITEMAP_DEPTH:
-        children += [(u, ListingKind.SITEMAP) for u in listing.children]
+        found += [(u, ListingKind.SITEMAP, listing.lastmods.get(u, "")) for u in listing.children]
+    children = _fan_out(r, keys, kind, found, source, now, options)
 
     out = ListingResult("enqueued", children=children, truncated=listing.truncated)
     if listing.truncated:
         out.reason = Reason.TOO_MANY_ENTRIES
-    fresh = claim_new_many(
-        r, keys, source.id, [link.url for link in listing.links], time.time(), _policy(options)
-    )
-    new_links = [link for link, is_new in zip(listing.links, fresh, strict=True) if is_new]
-    out.duplicates = len(listing.links) - len(new_links)
+    links = listing.links
+    if options.max_article_age_days > 0 and not source.backfill:
+        today = datetime.now(UTC)
+        links = [link for link in links if not too_old(link, today, options.max_article_age_days)]
+        out.too_old = len(listing.links) - len(links)
+    fresh = claim_new_many(r, keys, source.id, [link.url for link in links], now, _policy(options))
+    new_links = [link for link, is_new in zip(links, fresh, strict=True) if is_new]
+    out.duplicates = len(links) - len(new_links)
     for i, link in enumerate(new_links):
         try:
             send_process_url(sender, source, link)
@@ -195,14 +218,100 @@ def crawl_listing(
         out.new_urls.append(link.url)
     if out.new_urls:
         r.hincrby(keys.source_state(source.id), "round_new", len(out.new_urls))
-    _save_state(r, state_key, result, digest, children)
+    _save_state(r, state_key, result, digest, found, state, now)
     return out
 
 
-def _children(state: dict[str, str]) -> list[tuple[str, ListingKind]]:
+def _fan_out(
+    r: redis.Redis,
+    keys: Keys,
+    kind: ListingKind,
+    found: list[tuple[str, ListingKind, str]],
+    source: Source,
+    now: float,
+    options: CrawlOptions,
+) -> list[tuple[str, ListingKind]]:
+    """What a listing sends on. Feeds and sitemaps a home page names: all of them. Child
+    sitemaps of an index: only those due (see _due_children), at most
+    ``sitemap_children_max``, newest first, so a flood of archive sitemaps never crowds
+    out the crawl queue; in live mode children last modified before the article horizon
+    are archives and skipped (a source with ``backfill: true`` reads them)."""
+    if kind is not ListingKind.SITEMAP:
+        return [(u, k) for u, k, _ in found]
+    horizon = options.max_article_age_days * 86400 if options.max_article_age_days > 0 else 0.0
+    candidates = []
+    for u, k, lastmod in found:
+        moved = _lastmod_ts(lastmod)
+        if horizon and not source.backfill and moved is not None and now - moved > horizon:
+            continue
+        candidates.append((u, k, lastmod, moved))
+    due = _due_children(r, keys, candidates, now, options.sitemap_recheck_seconds)
+    due.sort(key=lambda c: -(c[3] or 0.0))  # newest first; undated last
+    chosen = due[: max(0, options.sitemap_children_max)]
+    if chosen:
+        pipe = r.pipeline(transaction=False)
+        for u, _, lastmod, _ in chosen:
+            if lastmod:  # becomes the child's known lastmod once it was read (_save_state)
+                pipe.hset(keys.listing(url_key_hash(u)), "pending_lastmod", lastmod)
+                pipe.expire(keys.listing(url_key_hash(u)), LISTING_STATE_TTL)
+        pipe.execute()
+    return [(u, k) for u, k, _, _ in chosen]
+
+
+def _due_children(
+    r: redis.Redis,
+    keys: Keys,
+    candidates: list[tuple[str, ListingKind, str, float | None]],
+    now: float,
+    recheck_seconds: float,
+) -> list[tuple[str, ListingKind, str, float | None]]:
+    """Child sitemaps worth fetching: never read yet; or their <lastmod> moved since the
+    last read; or, with no <lastmod>, not read for ``recheck_seconds``."""
+    if not candidates:
+        return []
+    pipe = r.pipeline(transaction=False)
+    for u, *_ in candidates:
+        pipe.hmget(keys.listing(url_key_hash(u)), "lastmod", "fetched_at")
+    states = pipe.execute()
+    due = []
+    for candidate, (known, fetched_at) in zip(candidates, states, strict=True):
+        _, _, lastmod, _ = candidate
+        if not fetched_at:
+            due.append(candidate)
+        elif lastmod:
+            if lastmod != known:
+                due.append(candidate)
+        elif now - float(fetched_at) >= recheck_seconds:
+            due.append(candidate)
+    return due
+
+
+def _lastmod_ts(value: str) -> float | None:
+    if not value:
+        return None
     try:
-        return [(u, ListingKind(k)) for u, k in json.loads(state.get("children") or "[]")]
-    except (ValueError, TypeError):
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+
+
+def _touch_state(r: redis.Redis, state_key: str, state: dict[str, str], now: float) -> None:
+    """A 304: the listing was read (for its lastmod bookkeeping), validators unchanged."""
+    mapping: dict[str | bytes, str] = {"fetched_at": repr(now)}
+    if state.get("pending_lastmod"):
+        mapping["lastmod"] = state["pending_lastmod"]
+    pipe = r.pipeline()
+    pipe.hset(state_key, mapping=mapping)
+    pipe.expire(state_key, LISTING_STATE_TTL)
+    pipe.execute()
+
+
+def _children(state: dict[str, str]) -> list[tuple[str, ListingKind, str]]:
+    try:
+        rows = json.loads(state.get("children") or "[]")
+        return [(row[0], ListingKind(row[1]), row[2] if len(row) > 2 else "") for row in rows]
+    except (ValueError, TypeError, IndexError):
         return []
 
 
@@ -211,14 +320,19 @@ def _save_state(
     state_key: str,
     result: FetchResult,
     digest: str,
-    children: list[tuple[str, ListingKind]],
+    children: list[tuple[str, ListingKind, str]],
+    state: dict[str, str],
+    now: float,
 ) -> None:
     mapping: dict[str | bytes, str] = {
         "hash": digest,
         "etag": result.etag or "",
         "last_modified": result.last_modified or "",
-        "children": json.dumps([[u, str(k)] for u, k in children]),
+        "children": json.dumps([[u, str(k), lastmod] for u, k, lastmod in children]),
+        "fetched_at": repr(now),
     }
+    if state.get("pending_lastmod"):
+        mapping["lastmod"] = state["pending_lastmod"]
     pipe = r.pipeline()
     pipe.hset(state_key, mapping=mapping)
     pipe.expire(state_key, LISTING_STATE_TTL)

@@ -98,6 +98,10 @@ def _options() -> CrawlOptions:
         extract_queue_max=settings.extract_queue_max,
         max_listing_entries=settings.max_listing_entries,
         seen=SeenPolicy.from_settings(settings),
+        max_body_bytes=settings.max_body_bytes,
+        max_article_age_days=settings.max_article_age_days,
+        sitemap_children_max=settings.sitemap_children_max,
+        sitemap_recheck_seconds=settings.sitemap_recheck_seconds,
     )
 
 
