@@ -80,6 +80,9 @@ def main() -> None:
     parser.add_argument("--sources", type=int, default=10_000)
     parser.add_argument("--seen", type=int, default=1_000_000)
     parser.add_argument("--ticks", type=int, default=200)
+    parser.add_argument(
+        "--recent-share", type=float, default=0.05, help="share of seen URLs in the due set (recrawls)"
+    )
     parser.add_argument("--tick-seconds", type=float, default=15.0, help="POLL_TICK_SECONDS")
     parser.add_argument("--poll-seconds", type=float, default=3600.0, help="sources' poll interval")
     args = parser.parse_args()
@@ -156,11 +159,27 @@ def main() -> None:
             for start in range(0, args.seen, CHUNK):
                 pipe = r.pipeline(transaction=False)
                 for i in range(start, min(args.seen, start + CHUNK)):
-                    pipe.set(keys.seen(url_key_hash(f"https://news{i % 997}.example/a/{i}")), "1", ex=ttl)
+                    url = f"https://news{i % 997}.example/a/{i}"
+                    # The value a settled URL holds: state|since|count (shared.seen).
+                    pipe.set(keys.seen(url_key_hash(url)), f"d|{int(now) - i}|0", ex=ttl)
                 pipe.execute()
             seen = _used(r) - before_seen
+            # Due again: the articles of the last day wait for their recrawls.
+            before_due = _used(r)
+            recent = args.seen * args.recent_share
+            for start in range(0, int(recent), CHUNK):
+                members = {
+                    f"src{i % len(sources):05d}\thttps://news{i % 997}.example/a/{i}": now + i
+                    for i in range(start, min(int(recent), start + CHUNK))
+                }
+                r.zadd(keys.seen_due, members)  # type: ignore[arg-type]
+            due_set = _used(r) - before_due
             print("Redis memory:")
             print(f"  seen-set, {args.seen:,} URLs: {seen / 2**20:.1f} MiB ({seen / args.seen:.0f} B/URL)")
+            print(
+                f"  seen due set, {int(recent):,} URLs awaiting a recrawl or retry: "
+                f"{due_set / 2**20:.1f} MiB ({due_set / max(1, recent):.0f} B/URL)"
+            )
             print(
                 f"  due set + source and listing state, {len(sources):,} sources: {scheduling / 2**20:.1f} MiB"
             )

@@ -97,7 +97,11 @@ def test_a_host_that_keeps_answering_429_is_waited_for_then_dead_lettered(
         _send(settings, fixture_site, ["rate_limited"])
         dead = wait_for(lambda: list_dead_letters(redis_client, keys), timeout=60, what="a dead letter")
     assert dead[0]["reason"] == "retries_exhausted" and dead[0]["attempts"] == 2
-    assert read_counters(redis_client, keys).get("extract:retry:rate_limited") == 2
+    counters = read_counters(redis_client, keys)
+    # Waits: the site's 429 (rate_limited) and, when a retry comes a hair early for the
+    # pushed-back host, our own slot (host_busy); both spend the waits budget.
+    assert counters.get("extract:retry:rate_limited", 0) >= 1
+    assert counters.get("extract:retry:rate_limited", 0) + counters.get("extract:retry:host_busy", 0) == 2
     hits = [e.time for e in fixture_site.access_log.entries(since=start) if e.path == HOSTILE["rate_limited"]]
     # Each retry honoured Retry-After: the site saw its requests at least that far apart.
     assert len(hits) >= 2
