@@ -46,6 +46,10 @@ class Keys:
         """Sorted set: ``source_id<TAB>url`` -> when it is due again (lease, retry, recrawl)."""
         return f"{self.prefix}:seen:due"
 
+    def seen_validators(self, url_hash: str) -> str:
+        """Hash: ETag / Last-Modified of a done article, for its conditional recrawls."""
+        return f"{self.prefix}:seenv:{url_hash}"
+
     def host_state(self, host: str) -> str:
         """Hash: a host's booking frontier, recent request starts and Retry-After block."""
         return f"{self.prefix}:host:{host}:state"

@@ -54,6 +54,9 @@ class ProcessUrl(_Message):
     attempt: int = 0  # failed tries so far (timeouts, 5xx, ...)
     waits: int = 0  # times it waited for the host's rate-limit slot
     booking: dict[str, Any] | None = None  # {host, at[, url]}: the slot booked by the previous try
+    # A recrawl's validators from the last fetch: the worker's GET is conditional (304: unchanged).
+    etag: str | None = Field(None, max_length=1000)
+    last_modified: str | None = Field(None, max_length=200)
 
 
 class IndexDocument(_Message):

@@ -200,10 +200,13 @@ def settle(
     *,
     status: int | None = None,
     recrawl: bool = True,
+    etag: str | None = None,
+    last_modified: str | None = None,
 ) -> Settle:
     """Record what became of ``url`` and when it is due again, if ever. The worker calls this
     once per URL with its final outcome (not for a retry it schedules itself).
-    ``recrawl=False`` (a backfill) schedules no recrawls."""
+    ``recrawl=False`` (a backfill) schedules no recrawls. ``etag``/``last_modified`` of a
+    done page are kept while recrawls are due, so those are conditional GETs."""
     key = keys.seen(url_key_hash(url))
     member = _member(source_id, url)
     state, since, count = _parse(r.get(key)) or ("q", now, 0)
@@ -229,10 +232,15 @@ def settle(
         value = _value("p", since, count + 1)
     pipe = r.pipeline(transaction=False)
     pipe.set(key, value, ex=ttl)
+    validators = keys.seen_validators(url_key_hash(url))
     if due is None:
         pipe.zrem(keys.seen_due, member)
+        pipe.delete(validators)
     else:
         pipe.zadd(keys.seen_due, {member: due})
+        if verdict is Settle.DONE and (etag or last_modified):
+            pipe.hset(validators, mapping={"etag": etag or "", "last_modified": last_modified or ""})
+            pipe.expire(validators, max(1, int(due - now + policy.lease_seconds)))
     pipe.execute()
     return verdict
 
@@ -242,6 +250,8 @@ class DueUrl:
     source_id: str
     url: str
     kind: str  # "lost" | "retry" | "recrawl"
+    etag: str | None = None  # recrawl: validators of the last fetch
+    last_modified: str | None = None
 
 
 _TAKE = """
@@ -271,10 +281,12 @@ def take_due(
     pipe = r.pipeline(transaction=False)
     for _, url in pairs:
         pipe.get(keys.seen(url_key_hash(url)))
-    values = pipe.execute()
+        pipe.hmget(keys.seen_validators(url_key_hash(url)), "etag", "last_modified")
+    replies = pipe.execute()
+    values, validators = replies[0::2], replies[1::2]
     out: list[DueUrl] = []
     pipe = r.pipeline(transaction=False)
-    for (source_id, url), raw in zip(pairs, values, strict=True):
+    for (source_id, url), raw, (etag, last_modified) in zip(pairs, values, validators, strict=True):
         key, member = keys.seen(url_key_hash(url)), _member(source_id, url)
         current = _parse(raw)
         if current is None or current[0] == "p":  # expired or final meanwhile
@@ -289,7 +301,7 @@ def take_due(
                 pipe.zrem(keys.seen_due, member)
             else:
                 pipe.zadd(keys.seen_due, {member: nxt})
-            out.append(DueUrl(source_id, url, "recrawl"))
+            out.append(DueUrl(source_id, url, "recrawl", etag or None, last_modified or None))
         elif state == "t":
             pipe.set(key, _value("q", since, count), keepttl=True)  # in flight again
             out.append(DueUrl(source_id, url, "retry"))

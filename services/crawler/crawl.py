@@ -348,7 +348,13 @@ def reoffer_due(
         return 0
     due = take_due(r, keys, now, limit, _policy(options))
     for item in due:
-        message = ProcessUrl(url=item.url, source_id=item.source_id, discovered_at=datetime.now(UTC))
+        message = ProcessUrl(
+            url=item.url,
+            source_id=item.source_id,
+            discovered_at=datetime.now(UTC),
+            etag=item.etag,
+            last_modified=item.last_modified,
+        )
         sender.send_task(TaskName.PROCESS_URL, kwargs=message.model_dump(mode="json"))
         record_outcome(
             r,

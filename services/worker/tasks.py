@@ -54,9 +54,12 @@ SEEN_TTL = int(settings.seen_ttl_days * 86400)
 SEEN_POLICY = SeenPolicy.from_settings(settings)
 
 
-def _settle(message: ProcessUrl, outcome: str, reason: Reason | None = None, detail: str = "") -> None:
+def _settle(
+    message: ProcessUrl, outcome: str, reason: Reason | None = None, detail: str = "", fetched: Any = None
+) -> None:
     """Tell the seen-set the URL's final outcome: done, failed for now (tried again later by
-    the crawler), or final (shared.seen.settle)."""
+    the crawler), or final (shared.seen.settle); a done page's validators make its
+    recrawls conditional."""
     settle(
         r,
         keys,
@@ -67,6 +70,8 @@ def _settle(message: ProcessUrl, outcome: str, reason: Reason | None = None, det
         time.time(),
         SEEN_POLICY,
         status=http_status(detail),
+        etag=getattr(fetched, "etag", None),
+        last_modified=getattr(fetched, "last_modified", None),
     )
 
 
@@ -106,7 +111,15 @@ def process_url(**kwargs: Any) -> None:
             robots_ttl=settings.robots_ttl_seconds,
             default_rate=settings.host_rate_per_second,
             booking=Booking.from_message(message.booking),
+            etag=message.etag,  # a recrawl: conditional GET
+            last_modified=message.last_modified,
         )
+        if fetched.not_modified:  # a recrawl found the page as it was: nothing to do
+            record_outcome(
+                r, keys, "article_unchanged", stage=STAGE, outcome="unchanged", reason=Reason.UNCHANGED
+            )
+            _settle(message, "unchanged", Reason.UNCHANGED, fetched=fetched)
+            return
         ensure_indexable(fetched, fetch_options)  # meta robots / X-Robots-Tag noindex: skipped
         page = Page(url, message.source_id, datetime.now(UTC), message.feed_published_at, message.feed_title)
         doc = build_article(
@@ -155,7 +168,7 @@ def process_url(**kwargs: Any) -> None:
         extraction_path=doc.extraction_path,
         published_at_source=doc.published_at_source,
     )
-    _settle(message, "extracted")
+    _settle(message, "extracted", fetched=fetched)
 
 
 def _retry(message: ProcessUrl, exc: RetryableError) -> None:

@@ -1,7 +1,7 @@
 """Recrawl for edits, end to end: crawler (beat + worker), worker and indexer as real
 processes on the fixture site. An article is indexed; the site then corrects it; with short
 recrawl ages the crawler's own seen-set offers the URL again and version 2 reaches the index
-with no manual step."""
+with no manual step; unchanged articles' recrawls are conditional GETs answered 304."""
 
 from __future__ import annotations
 
@@ -90,3 +90,14 @@ def test_an_edited_article_reaches_the_index_as_version_two_through_the_crawler(
     assert second["version"] == 2
     counters = read_counters(redis_client, Keys(settings.redis_prefix))
     assert counters.get("enqueue:recrawl", 0) >= 1  # offered again by the crawler, not by hand
+    # The other articles' recrawls were conditional GETs that the site answered with 304.
+    paths = {a.path for a in fixture_site.articles}
+    conditional = [
+        e for e in fixture_site.access_log.entries() if e.path in paths and "if-none-match" in e.headers
+    ]
+    assert any(e.status == 304 for e in conditional)
+    assert wait_for(
+        lambda: read_counters(redis_client, Keys(settings.redis_prefix)).get("extract:unchanged:unchanged"),
+        timeout=60,
+        what="a recrawl found unchanged",
+    )

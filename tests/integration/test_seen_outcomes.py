@@ -104,3 +104,22 @@ def test_backfill_schedules_no_recrawl(redis_client: Any, unique_name: str) -> N
     claim_new_many(redis_client, keys, "src", [URL], T0, POLICY)
     settle(redis_client, keys, URL, "src", "extracted", None, T0 + 10, POLICY, recrawl=False)
     assert redis_client.zcard(keys.seen_due) == 0
+
+
+def test_recrawls_carry_the_last_fetchs_validators(redis_client: Any, unique_name: str) -> None:
+    keys = Keys(unique_name)
+    claim_new_many(redis_client, keys, "src", [URL], T0, POLICY)
+    settle(
+        redis_client,
+        keys,
+        URL,
+        "src",
+        "extracted",
+        None,
+        T0,
+        POLICY,
+        etag='"v1"',
+        last_modified="Thu, 16 Oct 2025",
+    )
+    (due,) = take_due(redis_client, keys, T0 + 101, 10, POLICY)
+    assert (due.kind, due.etag, due.last_modified) == ("recrawl", '"v1"', "Thu, 16 Oct 2025")
