@@ -18,7 +18,9 @@ A handler raises; ``shared.runner`` alone decides what each intent means for the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 
 class Reason(StrEnum):
@@ -27,6 +29,7 @@ class Reason(StrEnum):
     BAD_SCHEME = "bad_scheme"
     PRIVATE_ADDRESS = "private_address"
     DISALLOWED_BY_ROBOTS = "disallowed_by_robots"
+    NOINDEX = "noindex"  # meta robots or X-Robots-Tag asks not to index the page
     # fetching
     TIMEOUT = "timeout"
     CONNECTION_ERROR = "connection_error"
@@ -36,7 +39,7 @@ class Reason(StrEnum):
     HTTP_4XX = "http_4xx"
     HTTP_5XX = "http_5xx"
     RATE_LIMITED = "rate_limited"  # the site answered 429/503 (with or without Retry-After)
-    HOST_BUSY = "host_busy"  # our own politeness slot for the host is booked: a wait
+    HOST_BUSY = "host_busy"  # our own politeness slot for the host is not free yet: a wait
     OVERSIZED = "oversized"
     NOT_HTML = "not_html"
     BAD_ENCODING = "bad_encoding"
@@ -83,16 +86,22 @@ class RetryableError(PipelineError):
 class HostBusy(PipelineError):
     """Our own per-host request slot is not free yet: not a failure, a wait.
 
-    ``booked``: a slot ``wait`` seconds ahead is booked for this message, so its next try
-    must run then and spend that booking (``booking_host``) instead of booking another.
-    Without a booking (the host is booked beyond the horizon) it simply comes back later.
+    ``booking`` (``{"host", "at"[, "url"]}``, ``at`` on the Redis clock): the slot booked
+    for this message ``wait`` seconds ahead; its next try must run then and carry it, and
+    spends it only on that host (``shared.ratelimit.Booking``). None when the host is booked
+    beyond the horizon: the message simply comes back later and books afresh.
     """
 
-    def __init__(self, host: str, wait: float, *, booked: bool) -> None:
-        super().__init__(Reason.HOST_BUSY, f"host {host}: " + ("slot booked" if booked else "fully booked"))
+    def __init__(self, host: str, wait: float, booking: Mapping[str, Any] | None = None) -> None:
+        what = "slot booked" if booking is not None else "fully booked"
+        super().__init__(Reason.HOST_BUSY, f"host {host}: {what}")
         self.host = host
         self.wait = max(0.0, wait)
-        self.booked = booked
+        self.booking = dict(booking) if booking is not None else None
+
+    @property
+    def booked(self) -> bool:
+        return self.booking is not None
 
 
 class PermanentError(PipelineError):

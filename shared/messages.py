@@ -43,12 +43,14 @@ TASK_QUEUES: dict[str, str] = {
 
 
 class Booking(BaseModel):
-    """A request slot booked for ``host`` at ``at`` (epoch seconds) by the previous try."""
+    """A request slot booked for ``host`` at ``at`` (epoch seconds, Redis clock) by the
+    previous try; ``url``: the redirect hop it was booked for (see shared.ratelimit.Booking)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     host: str = Field(max_length=300)
     at: float
+    url: str | None = Field(None, max_length=4096)
 
 
 class _Message(BaseModel):
@@ -81,6 +83,9 @@ class ProcessUrl(_Message):
     discovered_at: datetime
     feed_published_at: datetime | None = None
     feed_title: str | None = Field(None, max_length=1000)
+    # A recrawl's validators from the last fetch: the worker's GET is conditional (304: unchanged).
+    etag: str | None = Field(None, max_length=1000)
+    last_modified: str | None = Field(None, max_length=200)
 
 
 class RetagDocument(_Message):

@@ -26,7 +26,9 @@ soft time limit                comes back likewise, and its delivery still count
 any other exception            dead letter ``internal_error`` (a bug: replay after the fix)
 =============================  =========================================================
 
-Every handled end clears the delivery count. Delays go through ``shared.delay`` (never a
+A stage's ``on_final`` hook hears of every skip and dead letter (the worker tells the
+seen-set, so a transient failure is tried again later). Every handled end clears the
+delivery count. Delays go through ``shared.delay`` (never a
 Celery countdown), dead letters through ``shared.deadletters``, outcomes through
 ``shared.outcomes``. Whatever the handler sent on before a broker error is sent again on
 the next delivery: at least once, made idempotent by the stages themselves.
@@ -36,7 +38,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -86,6 +87,8 @@ class Stage(Generic[M]):
     stage: str  # counter prefix and RetryPolicy name: "crawl" or "extract"
     noun: str  # event prefix: "listing" -> listing_retry, listing_dead_lettered, ...
     skipped: str = "skipped"  # outcome name of a PermanentError
+    # Told of every skip and dead letter: (deps, kwargs, outcome, reason, detail).
+    on_final: Callable[[Deps, Mapping[str, Any], str, Reason, str], None] | None = None
 
 
 class Verdict(StrEnum):
@@ -139,6 +142,8 @@ def _run(stage: Stage[Any], deps: Deps, kwargs: dict[str, Any], deliveries: int,
                 reason=exc.reason,
                 detail=truncate(exc.detail, 300),
             )
+            if stage.on_final is not None:
+                stage.on_final(deps, kwargs, stage.skipped, exc.reason, exc.detail)
         except DeadLetter as exc:
             _dead_letter(stage, deps, tally, _dump(message), exc.reason, exc, attempts=message.attempt + 1)
         except (*BROKER_ERRORS, SoftTimeLimitExceeded):
@@ -161,7 +166,7 @@ def _wait(
             stage, deps, tally, _dump(message), Reason.RETRIES_EXHAUSTED, exc, attempts=message.attempt + 1
         )
         return
-    booking = Booking(host=exc.host, at=time.time() + exc.wait) if exc.booked else None
+    booking = Booking.model_validate(exc.booking) if exc.booking is not None else None
     again = message.model_copy(update={"waits": message.waits + 1, "booking": booking})
     deps.delay.schedule_in(stage.task, _dump(again), exc.wait)
     tally.record(
@@ -219,6 +224,8 @@ def _dead_letter(
         attempts=attempts,
         error=truncate(error, 300),
     )
+    if stage.on_final is not None:
+        stage.on_final(deps, kwargs, "dead_letter", reason, str(error))
 
 
 def _dump(message: BaseModel) -> dict[str, Any]:

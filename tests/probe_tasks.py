@@ -48,7 +48,7 @@ def handle(deps: Deps, message: Probe) -> Outcome:
         signal.signal(signal.SIGUSR1, signal.SIG_IGN)
         time.sleep(3600)
     if message.mode == "busy":
-        raise HostBusy("busy.example", 1.5, booked=True)
+        raise HostBusy("busy.example", 1.5, {"host": "busy.example", "at": time.time() + 1.5})
     if message.mode == "retry":
         raise RetryableError(Reason.TIMEOUT, "told to fail")
     if message.mode == "skip":

@@ -8,7 +8,10 @@ or dead-lettered (bad message, retries exhausted, unexpected error).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from services.worker.article import DuplicateQuery, build_article
 from services.worker.build import Page
@@ -17,10 +20,12 @@ from services.worker.extract import ExtractOptions
 from services.worker.similarity import NEAR_DUPLICATE_MAX_DISTANCE
 from shared.deps import Deps
 from shared.errors import PermanentError, Reason
+from shared.fetch import FetchResult
 from shared.messages import IndexDocument, ProcessUrl, TaskName
-from shared.polite_fetch import Booking, polite_fetch
+from shared.polite_fetch import ensure_indexable, polite_fetch
+from shared.ratelimit import Booking
 from shared.runner import Outcome
-from shared.seen import mark_new
+from shared.seen import SeenPolicy, http_status, mark_new, settle
 from shared.urls import normalize_url
 
 
@@ -44,7 +49,6 @@ def process_url(deps: Deps, message: ProcessUrl) -> Outcome:
             window_seconds=s.near_duplicate_window_days * 86400,
         )
 
-    booking = Booking(message.booking.host if message.booking else None)
     fetched = polite_fetch(
         deps.http,
         deps.redis,
@@ -53,8 +57,14 @@ def process_url(deps: Deps, message: ProcessUrl) -> Outcome:
         deps.fetch_options,
         robots_ttl=s.robots_ttl_seconds,
         default_rate=s.host_rate_per_second,
-        booking=booking,
+        booking=Booking.from_message(message.booking),
+        etag=message.etag,  # a recrawl: conditional GET
+        last_modified=message.last_modified,
     )
+    if fetched.not_modified:  # a recrawl found the page as it was: nothing to do
+        _settle(deps, message.url, message.source_id, "unchanged", Reason.UNCHANGED, fetched=fetched)
+        return Outcome("article_unchanged", "unchanged", Reason.UNCHANGED)
+    ensure_indexable(fetched, deps.fetch_options)  # meta robots / X-Robots-Tag noindex: skipped
     page = Page(url, message.source_id, datetime.now(UTC), message.feed_published_at, message.feed_title)
     options = ExtractOptions(min_text_chars=s.min_text_chars, max_html_chars=s.max_body_bytes)
     doc = build_article(page, fetched.content, fetched.charset, options, find_original, normalize_url)
@@ -62,6 +72,7 @@ def process_url(deps: Deps, message: ProcessUrl) -> Outcome:
         mark_new(deps.redis, deps.keys, doc.canonical_url, seen_ttl)
     document = IndexDocument(document=doc.model_dump(mode="json")).model_dump(mode="json")
     deps.dispatcher.send(TaskName.INDEX_DOCUMENT, document)
+    _settle(deps, message.url, message.source_id, "extracted", fetched=fetched)
     return Outcome(
         "article_extracted",
         "extracted",
@@ -73,4 +84,36 @@ def process_url(deps: Deps, message: ProcessUrl) -> Outcome:
             "extraction_path": doc.extraction_path,
             "published_at_source": doc.published_at_source,
         },
+    )
+
+
+def settle_final(deps: Deps, kwargs: Mapping[str, Any], outcome: str, reason: Reason, detail: str) -> None:
+    """The runner's word that a URL ended skipped or dead-lettered: the seen-set decides
+    whether that is final or worth another try later (``shared.seen.settle``)."""
+    url, source_id = kwargs.get("url"), kwargs.get("source_id")
+    if isinstance(url, str) and isinstance(source_id, str):
+        _settle(deps, url, source_id, outcome, reason, detail)
+
+
+def _settle(
+    deps: Deps,
+    url: str,
+    source_id: str,
+    outcome: str,
+    reason: Reason | None = None,
+    detail: str = "",
+    fetched: FetchResult | None = None,
+) -> None:
+    settle(
+        deps.redis,
+        deps.keys,
+        url,
+        source_id,
+        outcome,
+        reason,
+        time.time(),
+        SeenPolicy.from_settings(deps.settings),
+        status=http_status(detail),
+        etag=fetched.etag if fetched is not None else None,
+        last_modified=fetched.last_modified if fetched is not None else None,
     )

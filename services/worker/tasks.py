@@ -14,6 +14,13 @@ from shared.settings import get_settings
 
 app = create_app("worker", get_settings())
 
-PROCESS_URL = Stage(TaskName.PROCESS_URL, ProcessUrl, handlers.process_url, "extract", "article")
+PROCESS_URL = Stage(
+    TaskName.PROCESS_URL,
+    ProcessUrl,
+    handlers.process_url,
+    "extract",
+    "article",
+    on_final=handlers.settle_final,  # the seen-set learns every skip and dead letter
+)
 
 process_url = register(app, PROCESS_URL)
