@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from celery import Celery, signals
 
+from shared.clients.redis import celery_broker
 from shared.logging import configure_logging
 from shared.messages import TASK_QUEUES, Queue
 from shared.settings import Settings, get_settings
@@ -18,7 +19,8 @@ MAX_COUNTDOWN_SECONDS = 600
 
 def create_app(service: str, settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
-    app = Celery(service, broker=settings.redis_url)
+    broker_url, broker_options = celery_broker(settings)  # BROKER_URL or REDIS_URL, Sentinel
+    app = Celery(service, broker=broker_url)
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -40,6 +42,7 @@ def create_app(service: str, settings: Settings | None = None) -> Celery:
             "visibility_timeout": max(settings.task_time_limit, MAX_COUNTDOWN_SECONDS) * 2,
             # Separate keys per prefix so test runs and deployments sharing one Redis never mix.
             "global_keyprefix": f"{settings.redis_prefix}:celery:",
+            **broker_options,
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,

@@ -152,3 +152,24 @@ def test_sends_credentials_and_uses_the_space(kibana: FakeKibana) -> None:
     (request,) = kibana.imports
     assert request["path"] == "/s/news/api/saved_objects/_import?overwrite=true"
     assert request["headers"]["authorization"] == "ApiKey c2VjcmV0"
+
+
+def test_credentials_never_reach_curls_command_line(kibana: FakeKibana, tmp_path: Path) -> None:
+    """A `curl` shim records every argument list, then runs the real curl."""
+    real_curl = subprocess.run(["which", "curl"], capture_output=True, text=True, check=True).stdout.strip()
+    argv_log = tmp_path / "argv.log"
+    shim = tmp_path / "bin" / "curl"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{argv_log}"\nexec "{real_curl}" "$@"\n')
+    shim.chmod(0o755)
+    password = 'pa"ss\\wo rd'  # curl config quoting: quotes, backslashes, spaces
+    environ_path = f"{shim.parent}:{os.environ['PATH']}"
+    result = run_import(kibana, PATH=environ_path, KIBANA_USERNAME="elastic", KIBANA_PASSWORD=password)
+    assert result.returncode == 0, result.stderr
+    import base64
+
+    expected = "Basic " + base64.b64encode(f"elastic:{password}".encode()).decode()
+    assert all(request["headers"]["authorization"] == expected for request in kibana.imports)
+    logged = argv_log.read_text("utf-8")
+    assert logged and password not in logged and "elastic:" not in logged
+    assert "pa" + '"ss' not in result.stdout + result.stderr
