@@ -26,11 +26,11 @@ import redis
 
 from services.crawler.crawl import send_process_url
 from services.crawler.listings import parse_sitemap
-from services.crawler.sources import Source
 from shared.celery_app import create_app
 from shared.keys import Keys
 from shared.seen import mark_new, mark_new_many
 from shared.settings import Settings
+from shared.sources import Source
 
 BASE = "https://news.example.com"
 

@@ -25,7 +25,6 @@ from services.crawler.listings import (
     parse_listing,
 )
 from services.crawler.schedule import PollBounds, next_interval
-from services.crawler.sources import Source
 from shared.deadletter import TaskSender
 from shared.errors import Reason
 from shared.fetch import FEED_ACCEPT, HTML_TYPES, XML_TYPES, FetchResult
@@ -34,6 +33,7 @@ from shared.messages import ProcessUrl, TaskName
 from shared.outcomes import record_outcome
 from shared.robots import Robots
 from shared.seen import forget, mark_new_many, url_key_hash
+from shared.sources import Source
 from shared.urls import url_origin
 
 log = structlog.get_logger(__name__)

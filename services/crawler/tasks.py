@@ -29,7 +29,6 @@ from services.crawler.crawl import (
 )
 from services.crawler.listings import ListingKind
 from services.crawler.schedule import PollBounds
-from services.crawler.sources import Source, SourcesError, load_sources, source_hosts
 from shared.celery_app import create_app
 from shared.clients import make_redis
 from shared.deadletter import dead_letter
@@ -39,11 +38,12 @@ from shared.keys import Keys
 from shared.logging import truncate
 from shared.messages import PollSource, Queue, TaskName
 from shared.outcomes import record_outcome
-from shared.polite import Booking, get_robots, polite_fetch
-from shared.politeness import set_host_interval
+from shared.polite_fetch import Booking, get_robots, polite_fetch
+from shared.ratelimit import set_host_interval
 from shared.retry import retry_countdown
 from shared.robots import Robots
 from shared.settings import get_settings
+from shared.sources import Source, SourcesError, load_sources, source_hosts
 
 log = structlog.get_logger(__name__)
 

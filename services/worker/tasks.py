@@ -29,7 +29,7 @@ from shared.keys import Keys
 from shared.logging import truncate
 from shared.messages import IndexDocument, ProcessUrl, TaskName
 from shared.outcomes import record_outcome
-from shared.polite import Booking, polite_fetch
+from shared.polite_fetch import Booking, polite_fetch
 from shared.retry import retry_countdown
 from shared.seen import mark_new
 from shared.settings import get_settings

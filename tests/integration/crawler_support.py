@@ -106,7 +106,7 @@ class InProcessCrawler:
 
     def _patiently(self, call: Callable[[Any], Any]) -> Any:
         from shared.errors import RetryableError
-        from shared.polite import Booking
+        from shared.polite_fetch import Booking
 
         booking = Booking()
         for _ in range(50):
@@ -120,7 +120,7 @@ class InProcessCrawler:
         raise AssertionError("host slot never became free")
 
     def fetch(self, url: str, **kw: Any) -> Any:
-        from shared.polite import polite_fetch
+        from shared.polite_fetch import polite_fetch
 
         return self._patiently(
             lambda booking: polite_fetch(
@@ -137,7 +137,7 @@ class InProcessCrawler:
         )
 
     def robots(self, url: str) -> Any:
-        from shared.polite import get_robots
+        from shared.polite_fetch import get_robots
 
         return self._patiently(
             lambda booking: get_robots(

@@ -12,7 +12,7 @@ import pytest
 from shared.errors import PermanentError, Reason, RetryableError
 from shared.fetch import XML_TYPES, FetchOptions, fetch, make_http_client
 from shared.keys import Keys
-from shared.polite import Booking, polite_fetch
+from shared.polite_fetch import Booking, polite_fetch
 from tests.fixture_site import HOSTILE
 
 pytestmark = pytest.mark.integration

@@ -26,7 +26,7 @@ import redis
 from shared.errors import PermanentError, Reason, RetryableError
 from shared.fetch import FetchOptions, FetchResult, check_host, fetch
 from shared.keys import Keys
-from shared.politeness import BOOKING_HORIZON_SECONDS, acquire_slot, interval_for, push_back
+from shared.ratelimit import BOOKING_HORIZON_SECONDS, acquire_slot, interval_for, push_back
 from shared.robots import MAX_ROBOTS_BYTES, Robots, crawl_delay, is_allowed, parse_robots
 from shared.urls import url_host, url_origin
 
