@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Compose reads the versions and the generated secrets (deploy/docker/secrets.sh, git-ignored).
+COMPOSE := docker compose --env-file deploy/local/versions.env --env-file deploy/docker/secrets.env
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -19,18 +21,18 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP) ## install the package and dev tools into .venv (pinned by constraints.txt)
 
 up: install ## run the whole stack (Docker Compose if a Docker engine answers, else local processes)
-	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env up -d --build; \
+	@if docker info >/dev/null 2>&1; then deploy/docker/secrets.sh && $(COMPOSE) up -d --build; \
 	else PYTHON=$(PY) deploy/local/stack.sh up; fi
 
 down: ## stop exactly what `make up` started
-	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env down; \
+	@if docker info >/dev/null 2>&1; then $(COMPOSE) down; \
 	else deploy/local/stack.sh down; fi
 
 status: install ## queue depths, indexed documents, outcome counters
 	@deploy/local/stack.sh env-run $(PY) -m shared.ops status
 
 logs: ## follow the services' logs
-	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env logs -f --tail 100; \
+	@if docker info >/dev/null 2>&1; then $(COMPOSE) logs -f --tail 100; \
 	else tail -n 100 -F run/stack/services.log; fi
 
 search: install ## search the index: make search Q="putin syria" [ARGS="--topic energy --since 7d"]

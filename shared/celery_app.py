@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import structlog
 from celery import Celery, signals
 
+from shared import metrics
 from shared.clients.redis import celery_broker
 from shared.logging import configure_logging
 from shared.messages import TASK_QUEUES, Queue
+from shared.preflight import ConfigurationError, check_fetching_process
 from shared.settings import Settings, get_settings
 
 # The longest retry countdown we ever schedule; the visibility timeout must exceed it, or
@@ -46,12 +49,39 @@ def create_app(service: str, settings: Settings | None = None) -> Celery:
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        worker_send_task_events=False,
+        # Task events on: Flower and celery-exporter see every task (ops).
+        worker_send_task_events=True,
+        task_send_sent_event=True,
         timezone="UTC",
         enable_utc=True,
     )
     _connect_signals(service, settings)
+    _connect_ops(service, settings)
     return app
+
+
+# Services that fetch from the web: they refuse to start without a usable CONTACT_URL (ops).
+FETCHING_SERVICES = frozenset({"crawler", "worker"})
+
+
+def _connect_ops(service: str, settings: Settings) -> None:
+    """Metrics endpoint and task counters; the start-up refusal of a misconfigured crawl."""
+    metrics.connect_celery(service, settings.metrics_port, settings.metrics_bind, settings.metrics_dir)
+    if service not in FETCHING_SERVICES:
+        return
+
+    def _preflight(**_: Any) -> None:
+        try:
+            check_fetching_process(settings)
+        except ConfigurationError as exc:
+            structlog.get_logger(__name__).error("startup_refused", service=service, error=str(exc))
+            print(f"newsflow {service}: {exc}", file=sys.stderr)
+            # SystemExit, not an Exception: Celery logs and swallows exceptions from signal
+            # handlers, and the process must not start.
+            raise SystemExit(78) from exc  # EX_CONFIG
+
+    signals.worker_init.connect(_preflight, weak=False)
+    signals.beat_init.connect(_preflight, weak=False)
 
 
 def _connect_signals(service: str, settings: Settings) -> None:

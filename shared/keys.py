@@ -53,3 +53,35 @@ class Keys:
     def extract_queue(self) -> str:
         """The broker list behind the extract queue (kombu's Redis transport, our key prefix)."""
         return f"{self.prefix}:celery:extract"
+
+    # --- operations (ops) ---------------------------------------------------
+    # queue/index_stream/delayed match core's definitions on the core branch (same names and
+    # layout); at merge keep one copy of each.
+
+    def queue(self, name: str) -> str:
+        """The broker list of one Celery queue (kombu's Redis transport, global_keyprefix)."""
+        return f"{self.prefix}:celery:{name}"
+
+    @property
+    def index_stream(self) -> str:
+        """Redis Stream of documents on their way to the indexers (shared.index_stream)."""
+        return f"{self.prefix}:stream:index"
+
+    @property
+    def delayed(self) -> str:
+        """Sorted set: serialised (task, kwargs) entry -> due time (shared.delay)."""
+        return f"{self.prefix}:delayed"
+
+    def source_health(self, source_id: str) -> str:
+        """Hash: one source's outcome counts (``n:stage:outcome[:reason]``) and the epoch
+        seconds of its last outcome of each kind (``t:stage:outcome``); shared.source_health."""
+        return f"{self.prefix}:health:{source_id}"
+
+    def source_daily(self, source_id: str) -> str:
+        """Hash: UTC day (YYYY-MM-DD) -> articles of one source first indexed that day."""
+        return f"{self.prefix}:health:{source_id}:daily"
+
+    @property
+    def health_sources(self) -> str:
+        """Set of the source ids that have recorded an outcome."""
+        return f"{self.prefix}:health:sources"

@@ -51,7 +51,9 @@ class RedisTarget:
         return bool(self.sentinels)
 
 
-def parse_redis_url(url: str, *, default_master: str = "mymaster", password: str | None = None) -> RedisTarget:
+def parse_redis_url(
+    url: str, *, default_master: str = "mymaster", password: str | None = None
+) -> RedisTarget:
     parts = urlsplit(url)
     url_password = unquote(parts.password) if parts.password else None
     if parts.scheme not in _SENTINEL_SCHEMES:

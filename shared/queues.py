@@ -1,0 +1,125 @@
+"""Reading the queues' state for operators: lengths, the oldest waiting item, delays, dead letters.
+
+One reading serves ``newsflow status`` and the cluster gauges of ``shared.metrics``.
+
+* Celery queues are Redis lists in the **broker** Redis (``BROKER_URL``): their length is what
+  waits, not what workers hold (prefetched and running messages sit in kombu's unacked hash).
+  kombu messages carry no enqueue time, so the age of the oldest waiting message is measured by
+  watching the list's tail (the next message out): :class:`QueueProbe` remembers when it first
+  saw the current tail; the age is exact to one reading interval (a scrape).
+* The index hop is a Redis Stream (group ``indexers``) in the shared-state Redis: pending
+  (delivered, unacknowledged) and lag (not yet delivered) come from ``XINFO GROUPS``; entry ids
+  are millisecond timestamps, so the oldest waiting entry's age is exact.
+* The delay queue is a sorted set scored by due time: its size and how overdue its head is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import time
+from typing import Any
+
+import redis
+
+from shared.keys import Keys
+from shared.messages import Queue
+
+CELERY_QUEUES = (Queue.CRAWL, Queue.EXTRACT)
+INDEX_GROUP = "indexers"
+
+
+def _stream_age(r: redis.Redis, stream: str, after_id: str, now: float) -> float | None:
+    """Age of the first entry after ``after_id`` (the oldest not yet delivered)."""
+    entries = r.xrange(stream, min=f"({after_id}" if after_id and after_id != "0-0" else "-", count=1)
+    if not entries:
+        return None
+    ms = int(str(entries[0][0]).split("-", 1)[0])
+    return max(0.0, now - ms / 1000)
+
+
+class QueueProbe:
+    """Reads queue state; keeps the tail-watch memory between readings."""
+
+    def __init__(self, broker: redis.Redis, state: redis.Redis, keys: Keys) -> None:
+        self._broker, self._state, self._keys = broker, state, keys
+        self._tails: dict[str, tuple[str, float]] = {}
+
+    def _list(self, queue: str, now: float) -> dict[str, Any]:
+        key = self._keys.queue(queue)
+        pipe = self._broker.pipeline(transaction=False)
+        pipe.llen(key)
+        pipe.lindex(key, -1)  # kombu LPUSHes and BRPOPs: the tail is the oldest
+        length, tail = pipe.execute()
+        if not length or tail is None:
+            self._tails.pop(queue, None)
+            return {"length": int(length or 0), "oldest_age_seconds": 0.0}
+        tag = hashlib.blake2b(str(tail).encode("utf-8", "replace"), digest_size=8).hexdigest()
+        seen_tag, since = self._tails.get(queue, ("", now))
+        if seen_tag != tag:
+            since = now
+            self._tails[queue] = (tag, now)
+        return {"length": int(length), "oldest_age_seconds": max(0.0, now - since)}
+
+    def _stream(self, now: float) -> dict[str, Any]:
+        stream = self._keys.index_stream
+        try:
+            length = int(self._state.xlen(stream))
+            groups = self._state.xinfo_groups(stream) if length or self._state.exists(stream) else []
+        except redis.ResponseError:  # no such stream yet
+            return {"length": 0, "pending": 0, "lag": 0, "oldest_age_seconds": 0.0}
+        group = next((g for g in groups if g.get("name") == INDEX_GROUP), None)
+        if group is None:
+            return {"length": length, "pending": 0, "lag": length, "oldest_age_seconds": 0.0}
+        pending = int(group.get("pending") or 0)
+        lag = group.get("lag")
+        ages = []
+        if pending:
+            summary = self._state.xpending(stream, INDEX_GROUP)
+            oldest = summary.get("min") if isinstance(summary, dict) else None
+            if oldest:
+                ages.append(max(0.0, now - int(str(oldest).split("-", 1)[0]) / 1000))
+        undelivered = _stream_age(self._state, stream, str(group.get("last-delivered-id") or ""), now)
+        if undelivered is not None:
+            ages.append(undelivered)
+        return {
+            "length": length,
+            "pending": pending,
+            "lag": int(lag) if lag is not None else None,
+            "oldest_age_seconds": max(ages) if ages else 0.0,
+        }
+
+    def _delayed(self, now: float) -> dict[str, Any]:
+        pipe = self._state.pipeline(transaction=False)
+        pipe.zcard(self._keys.delayed)
+        pipe.zrange(self._keys.delayed, 0, 0, withscores=True)
+        items, head = pipe.execute()
+        overdue = max(0.0, now - float(head[0][1])) if head else 0.0
+        return {"items": int(items), "overdue_seconds": overdue}
+
+    def dead_letters(self) -> int:
+        return dead_letter_count(self._state, self._keys)
+
+    def read(self, now: float | None = None) -> dict[str, Any]:
+        now = time.time() if now is None else now
+        queues = {q: self._list(q, now) for q in CELERY_QUEUES}
+        # The index hop is a stream once the lead's indexer runs; a Celery list before that.
+        stream_exists = bool(self._state.exists(self._keys.index_stream))
+        queues[Queue.INDEX] = self._stream(now) if stream_exists else self._list(Queue.INDEX, now)
+        return {"queues": queues, "delayed": self._delayed(now), "dead_letters": self.dead_letters()}
+
+
+def dead_letters_registry(r: redis.Redis, keys: Keys) -> Any:
+    """core's ``shared.deadletters.DeadLetters`` (list/count/get/replay), when present."""
+    try:
+        module = importlib.import_module("shared.deadletters")
+    except ImportError:
+        return None
+    return module.DeadLetters(r, keys)
+
+
+def dead_letter_count(r: redis.Redis, keys: Keys) -> int:
+    registry = dead_letters_registry(r, keys)
+    if registry is not None:
+        return int(registry.count())
+    return int(r.llen(keys.dead_letters))  # the older list-shaped store
