@@ -3,6 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV ?= .venv
 PY := $(VENV)/bin/python
+NEWSFLOW := deploy/local/stack.sh env-run $(VENV)/bin/newsflow
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
@@ -28,21 +29,27 @@ down: ## stop exactly what `make up` started
 	@if docker info >/dev/null 2>&1; then $(COMPOSE) down; \
 	else deploy/local/stack.sh down; fi
 
-status: install ## queue depths, indexed documents, outcome counters
-	@deploy/local/stack.sh env-run $(PY) -m shared.ops status
+status: install ## queues, oldest waiting item, dead letters, outcome counters, per-source health
+	@$(NEWSFLOW) status
 
 logs: ## follow the services' logs
 	@if docker info >/dev/null 2>&1; then $(COMPOSE) logs -f --tail 100; \
 	else tail -n 100 -F run/stack/services.log; fi
 
 search: install ## search the index: make search Q="putin syria" [ARGS="--topic energy --since 7d"]
-	@deploy/local/stack.sh env-run $(PY) -m services.indexer search "$(Q)" $(ARGS)
+	@$(NEWSFLOW) search "$(Q)" $(ARGS)
 
-dlq: install ## list dead letters
-	@deploy/local/stack.sh env-run $(PY) -m shared.ops dlq
+dlq: install ## list dead letters: make dlq [ARGS="--reason no_text"]
+	@$(NEWSFLOW) dlq $(ARGS)
 
-dlq-replay: install ## re-send every dead letter after a fix
-	@deploy/local/stack.sh env-run $(PY) -m shared.ops dlq-replay
+dlq-replay: install ## re-send dead letters after a fix: make dlq-replay [ARGS="--reason R" | ARGS="--id ID"] (default --all)
+	@$(NEWSFLOW) dlq-replay $(or $(ARGS),--all)
+
+sources: install ## list the sources and check them: make sources [ARGS="--offline"]
+	@$(NEWSFLOW) sources list && $(NEWSFLOW) sources check $(ARGS)
+
+retag: install ## re-tag articles tagged by an older tagger: make retag [ARGS="--dry-run"]
+	@$(NEWSFLOW) reindex --retag $(ARGS)
 
 test: install lint ## install, lint, start real Redis + Elasticsearch, run the whole suite
 	@deploy/local/test-servers.sh start
@@ -79,4 +86,4 @@ eval-tagging: install ## topic tagger accuracy and speed: make eval-tagging TOPI
 clean: down ## remove run state and caches (not the Elasticsearch download)
 	rm -rf run .pytest_cache .ruff_cache .mypy_cache
 
-.PHONY: help install up down status logs search dlq dlq-replay test test-unit lint fmt bench eval-extraction eval-tagging clean
+.PHONY: help install up down status logs search dlq dlq-replay sources retag test test-unit lint fmt bench eval-extraction eval-tagging clean

@@ -123,3 +123,9 @@ def dead_letter_count(r: redis.Redis, keys: Keys) -> int:
     if registry is not None:
         return int(registry.count())
     return int(r.llen(keys.dead_letters))  # the older list-shaped store
+
+
+def queue_depths(broker: redis.Redis, prefix: str) -> dict[str, int]:
+    """Messages waiting in each Celery queue list (not those workers hold)."""
+    keys = Keys(prefix)
+    return {q: int(broker.llen(keys.queue(q))) for q in (Queue.CRAWL, Queue.EXTRACT, Queue.INDEX)}
