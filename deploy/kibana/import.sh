@@ -73,8 +73,9 @@ status=0
 for file in "${files[@]}"; do
   name=$(basename "$file")
   upload="$tmp/$name"
-  # The data view is the only object titled exactly "headlines" (its index pattern).
-  sed "s/\"title\":\"headlines\"/\"title\":\"$prefix\"/" "$file" > "$upload"
+  # The data views are the only objects titled exactly "headlines" / "headlines-sources".
+  sed -e "s/\"title\":\"headlines\"/\"title\":\"$prefix\"/" \
+      -e "s/\"title\":\"headlines-sources\"/\"title\":\"$prefix-sources\"/" "$file" > "$upload"
   code=$(curl -sS -o "$tmp/response.json" -w '%{http_code}' ${auth[@]+"${auth[@]}"} \
     -X POST "$api/api/saved_objects/_import?overwrite=true" \
     -H "kbn-xsrf: newsflow-import" \
