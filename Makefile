@@ -51,7 +51,10 @@ sources: install ## list the sources and check them: make sources [ARGS="--offli
 retag: install ## re-tag articles tagged by an older tagger: make retag [ARGS="--dry-run"]
 	@$(NEWSFLOW) reindex --retag $(ARGS)
 
-test: install lint ## install, lint, start real Redis + Elasticsearch, run the whole suite
+tools: install ## kubeconform, kustomize and Kubernetes schemas into .cache/tools (for the manifest tests)
+	@deploy/local/tools.sh >/dev/null
+
+test: install lint tools ## install, lint, start real Redis + Elasticsearch, run the whole suite
 	@deploy/local/test-servers.sh start
 	@source run/test/servers.env && $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  deploy/local/test-servers.sh stop; exit $$rc
@@ -86,4 +89,4 @@ eval-tagging: install ## topic tagger accuracy and speed: make eval-tagging TOPI
 clean: down ## remove run state and caches (not the Elasticsearch download)
 	rm -rf run .pytest_cache .ruff_cache .mypy_cache
 
-.PHONY: help install up down status logs search dlq dlq-replay sources retag test test-unit lint fmt bench eval-extraction eval-tagging clean
+.PHONY: help install tools up down status logs search dlq dlq-replay sources retag test test-unit lint fmt bench eval-extraction eval-tagging clean
