@@ -2,6 +2,8 @@
 # Tools the Kubernetes manifest tests need, installed into .cache/tools (git-ignored), pinned:
 #   kubeconform  (go install github.com/yannh/kubeconform/cmd/kubeconform)
 #   kustomize    (go install sigs.k8s.io/kustomize/kustomize/v5)
+#   composecheck (deploy/local/composecheck: compose-go, the loader inside Docker Compose v2;
+#                 validates and interpolates docker-compose.yml without a Docker engine)
 #   Kubernetes JSON schemas for kubeconform, made standalone from the kubernetes-validate
 #   wheel's strict schemas (a pinned dev dependency) by deploy/local/k8s_schemas.py, so the
 #   tests never download schemas from GitHub.
@@ -32,6 +34,13 @@ if [ ! -x "$tools/bin/kustomize" ] || [ "$(cat "$tools/bin/.kustomize" 2>/dev/nu
   GOBIN="$tools/bin" GOFLAGS=-buildvcs=false go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >&2
   echo "$KUSTOMIZE_VERSION" > "$tools/bin/.kustomize"
 fi
+check_src="$here/composecheck"
+check_sum=$(cat "$check_src/main.go" "$check_src/go.mod" "$check_src/go.sum" | sha256sum | cut -c1-16)
+if [ ! -x "$tools/bin/composecheck" ] || [ "$(cat "$tools/bin/.composecheck" 2>/dev/null)" != "$check_sum" ]; then
+  need_go composecheck
+  (cd "$check_src" && GOFLAGS=-buildvcs=false go build -o "$tools/bin/composecheck" .) >&2
+  echo "$check_sum" > "$tools/bin/.composecheck"
+fi
 schemas="$tools/k8s-schemas/v$K8S_VERSION"
 if [ ! -f "$schemas/.done" ]; then
   "$py" "$here/k8s_schemas.py" "$K8S_VERSION" "$schemas" >&2
@@ -39,4 +48,5 @@ if [ ! -f "$schemas/.done" ]; then
 fi
 echo "NEWSFLOW_KUBECONFORM=$tools/bin/kubeconform"
 echo "NEWSFLOW_KUSTOMIZE=$tools/bin/kustomize"
+echo "NEWSFLOW_COMPOSECHECK=$tools/bin/composecheck"
 echo "NEWSFLOW_K8S_SCHEMAS=$schemas"

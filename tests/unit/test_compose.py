@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -365,28 +364,37 @@ def test_dockerfile_copies_the_repo_layout_the_code_reads() -> None:
         assert (ROOT / path).exists(), f"COPY {path}: no such file"
 
 
-# --- the real compose, where one is installed -------------------------------------------
+# --- the compose loader itself ------------------------------------------------------------
+# composecheck (deploy/local/composecheck, built by deploy/local/tools.sh) is compose-go, the
+# loader inside Docker Compose v2: schema validation against the Compose Specification,
+# interpolation and merging, as `docker compose config` does them, without a Docker engine.
+
+SECRETS = {
+    "ELASTIC_PASSWORD": "e1",
+    "KIBANA_SYSTEM_PASSWORD": "k1",
+    "NEWSFLOW_ES_PASSWORD": "n1",
+    "REDIS_PASSWORD": "r1",
+    "FLOWER_PASSWORD": "f1",
+}
 
 
-def _compose_command() -> list[str] | None:
-    """`docker compose` (plugin) or a Compose v2 `docker-compose` binary; None without either."""
-    candidates = [["docker", "compose"], ["docker-compose"]]
-    for command in candidates:
-        if shutil.which(command[0]) is None:
-            continue
-        probe = subprocess.run([*command, "version"], capture_output=True, text=True, check=False)
-        if probe.returncode == 0 and "v2." in probe.stdout:
-            return command
-    return None
+def _composecheck() -> str:
+    path = Path(os.environ.get("NEWSFLOW_COMPOSECHECK", ROOT / ".cache" / "tools" / "bin" / "composecheck"))
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run deploy/local/tools.sh (make tools) to build it")
+    return str(path)
 
 
-def _render(*args: str) -> subprocess.CompletedProcess[str]:
-    command = _compose_command()
-    if command is None:
-        pytest.skip("no Docker Compose v2 on this machine")
+def _render(
+    tmp_path: Path, *args: str, secrets: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    secrets_file = tmp_path / "secrets.env"
+    secrets_file.write_text(
+        "".join(f"{k}={v}\n" for k, v in (SECRETS if secrets is None else secrets).items())
+    )
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
     return subprocess.run(
-        [*command, *args, "config", "--format", "json"],
+        [_composecheck(), "--env-file", str(VERSIONS_ENV), "--env-file", str(secrets_file), *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -396,18 +404,51 @@ def _render(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("files", [[], ["-f", "docker-compose.yml"]], ids=["with-override", "production"])
-def test_real_compose_renders_the_stack(files: list[str]) -> None:
-    result = _render("--env-file", "deploy/local/versions.env", *files)
+@pytest.mark.parametrize(
+    "files",
+    [["-f", "docker-compose.yml", "-f", "compose.override.yml"], ["-f", "docker-compose.yml"]],
+    ids=["with-override", "production"],
+)
+def test_compose_loader_validates_and_renders_the_stack(tmp_path: Path, files: list[str]) -> None:
+    result = _render(tmp_path, *files, "--profile", "monitoring")
     assert result.returncode == 0 and result.stdout.strip(), result.stderr
     rendered = json.loads(result.stdout)
     version = env_file(VERSIONS_ENV)["ELASTICSEARCH_VERSION"]
     assert rendered["services"]["kibana"]["image"].endswith(f":{version}")
-    assert set(APP_SERVICES) <= rendered["services"].keys()
+    assert (
+        set(APP_SERVICES) | {"flower", "source-health", "setup", "kibana-setup"}
+        <= rendered["services"].keys()
+    )
+    assert "requirepass r1" in rendered["configs"]["redis_conf"]["content"]
+    for name in ("kibana", "elasticsearch", "redis"):
+        (port,) = rendered["services"][name]["ports"]
+        assert port["host_ip"] == "127.0.0.1", name
 
 
-def test_real_compose_refuses_to_run_without_the_version() -> None:
-    result = _render("-f", "docker-compose.yml")
-    # Some Compose wrappers exit 0 on errors: the missing output and the message are what count.
-    assert not result.stdout.strip()
-    assert "ELASTICSEARCH_VERSION" in result.stderr
+def test_flower_needs_its_profile(tmp_path: Path) -> None:
+    result = _render(tmp_path, "-f", "docker-compose.yml")
+    assert result.returncode == 0, result.stderr
+    assert "flower" not in json.loads(result.stdout)["services"]
+
+
+def test_compose_refuses_to_run_without_the_version_or_the_secrets(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    no_version = subprocess.run(
+        [_composecheck(), "-f", "docker-compose.yml"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert no_version.returncode != 0 and not no_version.stdout.strip()
+    assert "ELASTICSEARCH_VERSION" in no_version.stderr or "PASSWORD" in no_version.stderr
+    no_secrets = _render(tmp_path, "-f", "docker-compose.yml", secrets={})
+    assert no_secrets.returncode != 0 and "deploy/docker/secrets.sh" in no_secrets.stderr
+
+
+def test_compose_loader_rejects_what_the_specification_does_not_allow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("services:\n  redis:\n    image: redis:7\n    restart_policy: always\n")
+    result = _render(tmp_path, "-f", str(broken))
+    assert result.returncode != 0 and "restart_policy" in result.stderr
