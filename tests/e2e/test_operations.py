@@ -255,9 +255,19 @@ def test_metrics_status_health_index_and_no_secret_in_any_log(
         assert _total(after["worker"], "celery_task_succeeded_total") > _total(
             before["worker"], "celery_task_succeeded_total"
         )
-        assert (
-            _total(after["worker"], "newsflow_step_duration_seconds_count") >= 0
-        )  # histogram family present
+        steps = (
+            ("crawler", "fetch"),
+            ("worker", "fetch"),
+            ("worker", "extract"),
+            ("worker", "tag"),
+            ("indexer", "bulk"),
+        )
+        for service, step in steps:  # the duration histograms filled as the work happened
+            count = _total(after[service], "newsflow_step_duration_seconds_count", step=step)
+            assert count > _total(before[service], "newsflow_step_duration_seconds_count", step=step), (
+                service,
+                step,
+            )
         assert _total(after["crawler"], "celery_task_started_total") > 0
         # The singleton exporter carries the cluster gauges.
         assert 'celery_queue_length{queue_name="extract"}' in after["health"]
