@@ -29,12 +29,14 @@ down: ## stop exactly what `make up` started
 	@if docker info >/dev/null 2>&1; then $(COMPOSE) down; \
 	else deploy/local/stack.sh down; fi
 
-status: install ## queues, oldest waiting item, dead letters, outcome counters, per-source health
+status: install ## each service's state, then queues, oldest waiting item, dead letters, counters, per-source health
+	@if docker info >/dev/null 2>&1; then $(COMPOSE) ps; \
+	else deploy/local/stack.sh status; fi
 	@$(NEWSFLOW) status
 
 logs: ## follow the services' logs
 	@if docker info >/dev/null 2>&1; then $(COMPOSE) logs -f --tail 100; \
-	else tail -n 100 -F run/stack/services.log; fi
+	else tail -n 100 -F run/stack/{crawler,crawler_beat,worker,indexer}.log; fi
 
 search: install ## search the index: make search Q="putin syria" [ARGS="--topic energy --since 7d"]
 	@$(NEWSFLOW) search "$(Q)" $(ARGS)
@@ -78,6 +80,10 @@ bench: install ## benchmarks (print figures; they assert nothing)
 	  if [ -f scripts/bench_crawler.py ]; then source run/test/servers.env && PYTHONPATH=. $(PY) scripts/bench_crawler.py || rc=1; fi; \
 	  deploy/local/test-servers.sh stop; exit $$rc
 
+CHAOS_ARGS ?=
+chaos: install ## fault suite on the real stack (own Redis 6395, Elasticsearch 9260): one row per fault, ~15 min
+	PYTHONPATH=. $(PY) -m tests.chaos $(CHAOS_ARGS)
+
 DATA ?= ../shared/data/extraction-dev
 eval-extraction: install ## extraction quality vs plain trafilatura: make eval-extraction DATA=...
 	$(PY) scripts/eval_extraction.py --data $(DATA)
@@ -89,4 +95,4 @@ eval-tagging: install ## topic tagger accuracy and speed: make eval-tagging TOPI
 clean: down ## remove run state and caches (not the Elasticsearch download)
 	rm -rf run .pytest_cache .ruff_cache .mypy_cache
 
-.PHONY: help install tools up down status logs search dlq dlq-replay sources retag test test-unit lint fmt bench eval-extraction eval-tagging clean
+.PHONY: help install tools up down status logs search dlq dlq-replay sources retag test test-unit lint fmt bench chaos eval-extraction eval-tagging clean

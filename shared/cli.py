@@ -13,7 +13,6 @@ Settings come from the environment as everywhere (``shared.settings``).
 
 from __future__ import annotations
 
-import importlib
 import json
 import signal
 import sys
@@ -30,18 +29,21 @@ from elasticsearch import exceptions as es_exc
 
 from shared import metrics
 from shared.clients import make_broker_redis, make_elasticsearch, make_redis
+from shared.deadletters import DeadLetters
+from shared.dispatch import Dispatcher
 from shared.fetch import FetchOptions, fetch, make_http_client
 from shared.keys import Keys
 from shared.logging import configure_logging
+from shared.messages import TaskName
 from shared.outcomes import read_counters
 from shared.preflight import ConfigurationError, check_contact, fetched_hosts
-from shared.queues import QueueProbe, dead_letters_registry
+from shared.queues import QueueProbe
 from shared.search import SearchRequest, search
 from shared.settings import Settings, get_settings
 from shared.source_health import render_table, source_health, write_health
 from shared.sources import Source, SourcesError, load_sources
 
-RETAG_TASK = "worker.retag_document"
+RETAG_TASK = TaskName.RETAG_DOCUMENT
 SOURCES_SUFFIX = "sources"  # <INDEX_PREFIX>-sources, as services/indexer/templates.py names it
 
 
@@ -202,11 +204,13 @@ def search_command(
 # --- dead letters --------------------------------------------------------------------------
 
 
-def _registry(c: _Context) -> Any:
-    registry = dead_letters_registry(c.r, c.keys)
-    if registry is None:
-        raise click.ClickException("the dead-letter registry (shared.deadletters) is not installed")
-    return registry
+def _registry(c: _Context) -> DeadLetters:
+    return DeadLetters(
+        c.r,
+        c.keys,
+        max_entries=c.settings.dead_letters_max,
+        max_age_seconds=c.settings.dead_letters_max_age_days * 86400,
+    )
 
 
 @main.command(help="List dead letters (oldest last failure first).")
@@ -325,22 +329,11 @@ def _stale(es: Elasticsearch, alias: str, current: str) -> Iterator[dict[str, st
         yield {"doc_id": hit["_id"], "index": hit["_index"]}
 
 
-def _sender(c: _Context) -> Any:
-    """core's Dispatcher when present (one pipelined round trip per batch), else Celery."""
+def _sender(c: _Context) -> Dispatcher:
+    """core's Dispatcher: by task name, one pipelined round trip per batch."""
     from shared.celery_app import create_app
 
-    app = create_app("cli", c.settings)
-    try:
-        dispatch = importlib.import_module("shared.dispatch")
-        return dispatch.Dispatcher(app, c.r, c.keys)
-    except ImportError:
-
-        class _Celery:
-            def send_many(self, task: str, batch: list[dict[str, Any]]) -> None:
-                for kwargs in batch:
-                    app.send_task(task, kwargs=kwargs)
-
-        return _Celery()
+    return Dispatcher(create_app("cli", c.settings), c.r, c.keys)
 
 
 @main.command(help="Re-tag stored articles whose tagger_version is not the current one.")

@@ -16,17 +16,17 @@ One reading serves ``newsflow status`` and the cluster gauges of ``shared.metric
 from __future__ import annotations
 
 import hashlib
-import importlib
 import time
 from typing import Any
 
 import redis
 
+from shared.deadletters import DeadLetters
+from shared.index_stream import GROUP as INDEX_GROUP
 from shared.keys import Keys
 from shared.messages import Queue
 
 CELERY_QUEUES = (Queue.CRAWL, Queue.EXTRACT)
-INDEX_GROUP = "indexers"
 
 
 def _stream_age(r: redis.Redis, stream: str, after_id: str, now: float) -> float | None:
@@ -106,26 +106,23 @@ class QueueProbe:
         # The index hop is a stream once the lead's indexer runs; a Celery list before that.
         stream_exists = bool(self._state.exists(self._keys.index_stream))
         queues[Queue.INDEX] = self._stream(now) if stream_exists else self._list(Queue.INDEX, now)
-        return {"queues": queues, "delayed": self._delayed(now), "dead_letters": self.dead_letters()}
-
-
-def dead_letters_registry(r: redis.Redis, keys: Keys) -> Any:
-    """core's ``shared.deadletters.DeadLetters`` (list/count/get/replay), when present."""
-    try:
-        module = importlib.import_module("shared.deadletters")
-    except ImportError:
-        return None
-    return module.DeadLetters(r, keys)
+        return {
+            "queues": queues,
+            "unacked": int(self._broker.hlen(self._keys.unacked)),  # held by workers right now
+            "delayed": self._delayed(now),
+            "dead_letters": self.dead_letters(),
+        }
 
 
 def dead_letter_count(r: redis.Redis, keys: Keys) -> int:
-    registry = dead_letters_registry(r, keys)
-    if registry is not None:
-        return int(registry.count())
-    return int(r.llen(keys.dead_letters))  # the older list-shaped store
+    return DeadLetters(r, keys).count()
 
 
-def queue_depths(broker: redis.Redis, prefix: str) -> dict[str, int]:
-    """Messages waiting in each Celery queue list (not those workers hold)."""
-    keys = Keys(prefix)
-    return {q: int(broker.llen(keys.queue(q))) for q in (Queue.CRAWL, Queue.EXTRACT, Queue.INDEX)}
+def queue_depths(broker: redis.Redis, keys: Keys) -> dict[str, int]:
+    """What is waiting or held: each Celery list, the index stream, kombu's unacked messages
+    and the delay queue (one Redis for both roles, as the e2e tests run it)."""
+    depths = {q: int(broker.llen(keys.queue(q))) for q in CELERY_QUEUES}
+    depths[Queue.INDEX] = int(broker.xlen(keys.index_stream)) if broker.exists(keys.index_stream) else 0
+    depths["unacked"] = int(broker.hlen(keys.unacked))
+    depths["delayed"] = int(broker.zcard(keys.delayed))
+    return depths
