@@ -166,21 +166,7 @@ def test_metrics_status_health_index_and_no_secret_in_any_log(
     with ExitStack() as stack:
         node = f"ops{os.getpid()}"
         stack.enter_context(
-            _service(
-                "indexer",
-                _celery(
-                    "services.indexer.tasks",
-                    "worker",
-                    "-Q",
-                    "index",
-                    "-n",
-                    f"i{node}@%h",
-                    "--without-mingle",
-                    "--without-gossip",
-                ),
-                env("indexer"),
-                logs,
-            )
+            _service("indexer", [sys.executable, "-m", "services.indexer", "run"], env("indexer"), logs)
         )
         stack.enter_context(
             _service(

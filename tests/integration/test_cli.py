@@ -13,8 +13,11 @@ from click.testing import CliRunner
 
 from services.indexer.templates import IndexLayout, ensure_layout
 from services.indexer.writer import write_batch
+from shared import cli
 from shared.cli import RETAG_TASK, main
+from shared.deadletters import DeadLetters
 from shared.keys import Keys
+from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
 from tests.factories import make_document
 from tests.integration.crawler_support import write_sources
@@ -27,6 +30,10 @@ def _run(settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any
     for name, value in settings_env(settings).items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
+    # Loggers are not cached in tests: later tests capture logs with structlog.testing.
+    monkeypatch.setattr(
+        cli, "configure_logging", lambda s, service: configure_logging(s, service, cache=False)
+    )
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
@@ -112,8 +119,7 @@ def test_dlq_replay_needs_exactly_one_selection(settings: Settings, monkeypatch:
 def test_dlq_lists_and_replays_through_the_registry(
     settings: Settings, redis_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    deadletters = pytest.importorskip("shared.deadletters", reason="core's registry lands at merge")
-    registry = deadletters.DeadLetters(redis_client, Keys(settings.redis_prefix))
+    registry = DeadLetters(redis_client, Keys(settings.redis_prefix))
     first = registry.add(
         task="worker.process_url", kwargs={"url": "http://a/"}, reason="no_text", error="e", attempts=1
     )
