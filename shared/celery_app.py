@@ -185,7 +185,7 @@ class MessageLayerStep(bootsteps.StartStopStep):
         if self._heartbeat is None:
             interval = max(1.0, deps.settings.visibility_timeout_seconds / 4)
             self._heartbeat = Heartbeat(
-                deps.redis, deps.keys, lambda: held_delivery_tags(parent), interval
+                deps.broker or deps.redis, deps.keys, lambda: held_delivery_tags(parent), interval
             ).start()
 
     def stop(self, parent: Any) -> None:

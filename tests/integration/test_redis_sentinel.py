@@ -16,6 +16,7 @@ import pytest
 
 from shared.celery_app import create_app
 from shared.clients import make_broker_redis, make_redis
+from shared.deps import Deps
 from shared.keys import Keys
 from shared.settings import Settings
 
@@ -90,5 +91,8 @@ def test_celery_publishes_through_sentinel_to_its_own_broker(sentinel: str, redi
         assert json.loads(raw)["headers"]["task"] == "worker.process_url"
         assert make_redis(settings).llen(key) == 0  # nothing went to the shared-state Redis
         assert make_redis(broker_settings).llen(key) == 1
+        deps = Deps.build(settings, app)  # backlog and heartbeat read the broker's Redis
+        assert deps.dispatcher.backlog("worker.process_url") == 1
+        assert deps.broker is not None and deps.broker.llen(key) == 1
     finally:
         broker.delete(key)
