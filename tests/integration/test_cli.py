@@ -76,7 +76,9 @@ def test_sources_check_fails_a_public_crawl_without_contact(
     make_settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     public = write_sources(tmp_path / "public.yaml", [{"id": "orda", "home_url": "https://orda.kz/"}])
-    result = _run(make_settings(sources_file=public), monkeypatch, "sources", "check", "--offline")
+    result = _run(
+        make_settings(sources_file=public, contact_url=""), monkeypatch, "sources", "check", "--offline"
+    )
     assert result.exit_code == 1 and "CONTACT_URL is empty" in result.output
 
 
