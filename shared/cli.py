@@ -118,6 +118,8 @@ def status(c: _Context, as_json: bool) -> None:
     reading = QueueProbe(c.broker, c.r, c.keys).read()
     try:
         documents: int | str = int(c.es.count(index=c.settings.index_prefix)["count"])
+    except es_exc.NotFoundError:
+        documents = "0 (no index yet: the setup step or the indexer creates it)"
     except (es_exc.ApiError, es_exc.TransportError) as exc:
         documents = f"unavailable ({type(exc).__name__})"
     counters = read_counters(c.r, c.keys)
@@ -139,6 +141,7 @@ def status(c: _Context, as_json: bool) -> None:
             f"{name:<12} {q['length']:>7}  {q['oldest_age_seconds']:>6.0f}s"
             f"  {'-' if pending is None else pending:>7}  {'-' if lag is None else lag}"
         )
+    click.echo(f"held by workers (unacknowledged): {reading['unacked']}")
     delayed = reading["delayed"]
     click.echo(f"delayed: {delayed['items']} (most overdue {delayed['overdue_seconds']:.0f}s)")
     click.echo(f"dead letters: {reading['dead_letters']}")
