@@ -120,7 +120,7 @@ def entry_id(task: str, kwargs: Mapping[str, Any]) -> str:
 
 class DeadLetters:
     def __init__(
-        self, r: redis.Redis, keys: Keys, *, max_entries: int = 50_000, max_age_seconds: float = 30 * 86400
+        self, r: redis.Redis, keys: Keys, *, max_entries: int = 10_000, max_age_seconds: float = 30 * 86400
     ) -> None:
         self._r, self._keys = r, keys
         self._max_entries, self._max_age = max_entries, max_age_seconds

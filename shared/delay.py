@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -129,11 +129,11 @@ class Pump:
         poll_seconds: float = 0.2,
         lease_seconds: float = 30.0,
         batch: int = 500,
-        on_malformed: Any = None,
+        on_malformed: Callable[[str], None] | None = None,
     ) -> None:
         self._delay, self._sender = delay, sender
         self._poll, self._lease, self._batch = poll_seconds, lease_seconds, batch
-        self._on_malformed = on_malformed  # callable(member) -> None, e.g. a dead letter
+        self._on_malformed = on_malformed  # keeps an unsendable entry, e.g. as a dead letter
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -151,7 +151,13 @@ class Pump:
             by_task.setdefault(entry.task, []).append(entry)
         sent = 0
         for task, entries in by_task.items():  # dicts keep the due order within each task
-            self._sender.send_many(task, [e.kwargs for e in entries])
+            try:
+                self._sender.send_many(task, [e.kwargs for e in entries])
+            except ValueError:  # no route for this task (a version skew): it can never be sent
+                log.error("delayed_entry_unroutable", task=task, entries=len(entries))
+                if self._on_malformed is not None:
+                    for e in entries:
+                        self._on_malformed(e.member)
             self._delay.remove(e.member for e in entries)
             sent += len(entries)
         return sent

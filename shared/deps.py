@@ -8,11 +8,12 @@ the real test servers. Nothing here runs at import.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import redis
@@ -23,6 +24,7 @@ from shared.clients import make_broker_redis, make_elasticsearch, make_redis
 from shared.deadletters import DeadLetters
 from shared.delay import DelayQueue, Pump
 from shared.dispatch import Dispatcher
+from shared.errors import Reason
 from shared.fetch import FetchOptions, make_http_client
 from shared.keys import Keys
 from shared.settings import Settings, get_settings
@@ -86,6 +88,18 @@ class Deps:
             self.dispatcher,
             poll_seconds=self.settings.delay_poll_seconds,
             lease_seconds=self.settings.delay_lease_seconds,
+            on_malformed=self._keep_unsendable,
+        )
+
+    def _keep_unsendable(self, member: str) -> None:
+        entry = _parse(member)
+        kwargs = entry.get("kwargs")
+        self.dead_letters.add(
+            task=str(entry.get("task", "unknown")),
+            kwargs=kwargs if isinstance(kwargs, dict) else {"raw": member[:2000]},
+            reason=Reason.BAD_MESSAGE,
+            error="delayed entry cannot be sent (malformed, or no route for its task)",
+            attempts=0,
         )
 
     def close(self) -> None:
@@ -93,6 +107,14 @@ class Deps:
             client.close()  # type: ignore[attr-defined]
         self._closers.clear()
         self.redis.close()
+
+
+def _parse(member: str) -> dict[str, Any]:
+    try:
+        value = json.loads(member)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 _lock = threading.Lock()

@@ -26,7 +26,8 @@ from shared import index_stream
 from shared.keys import Keys
 from shared.messages import TASK_QUEUES, TaskName
 
-# Tasks carried by a Redis Stream rather than a Celery queue (see shared.index_stream).
+# Tasks carried by a Redis Stream rather than a Celery queue: the index hop (the indexer is
+# a consumer-group process, services/indexer/consumer.py).
 STREAM_TASKS: frozenset[str] = frozenset({TaskName.INDEX_DOCUMENT})
 
 _STREAM_PUBLISH = {TaskName.INDEX_DOCUMENT: index_stream.publish}

@@ -92,6 +92,32 @@ class Settings(BaseSettings):
         3, description="Deliveries of one message whose processing kills its process, then poison."
     )
 
+    # --- message layer (core): retry policy per stage, delays, dead letters, broker ----
+    crawl_retry_max_attempts: int = Field(5, description="Crawler: retries of a failure, then dead letter.")
+    crawl_retry_max_waits: int = Field(
+        100, description="Crawler: waits for our own host slot, then dead letter."
+    )
+    crawl_retry_base_seconds: float = Field(2.0, description="Crawler: first backoff; doubles per attempt.")
+    crawl_retry_cap_seconds: float = Field(300.0, description="Crawler: longest backoff.")
+    crawl_retry_jitter: float = Field(0.25, description="Crawler: backoff stretched by up to this fraction.")
+    extract_retry_max_attempts: int = Field(5, description="Worker: retries of a failure, then dead letter.")
+    extract_retry_max_waits: int = Field(
+        100, description="Worker: waits for our own host slot, then dead letter."
+    )
+    extract_retry_base_seconds: float = Field(2.0, description="Worker: first backoff; doubles per attempt.")
+    extract_retry_cap_seconds: float = Field(300.0, description="Worker: longest backoff.")
+    extract_retry_jitter: float = Field(0.25, description="Worker: backoff stretched by up to this fraction.")
+    index_backlog_max: int = Field(
+        10_000, description="Backpressure: the crawler defers while more documents wait to be indexed."
+    )
+    delay_poll_seconds: float = Field(0.2, description="How often each service moves due delayed messages.")
+    delay_lease_seconds: float = Field(30.0, description="A claimed delayed message returns after this.")
+    visibility_timeout_seconds: int = Field(
+        30, description="An unacknowledged message not renewed by a live worker for this long returns."
+    )
+    dead_letters_max: int = Field(10_000, description="Dead letters kept; the oldest are dropped beyond.")
+    dead_letters_max_age_days: float = Field(30.0, description="Dead letters older than this are dropped.")
+
     # --- operations (ops helper) ----------------------------------------------
     broker_url: str | None = Field(
         None, description="Celery broker Redis, when not the shared-state Redis (default: REDIS_URL)."
@@ -112,32 +138,6 @@ class Settings(BaseSettings):
     health_interval_seconds: float = Field(
         60.0, description="How often `newsflow health --every` writes the sources index."
     )
-
-    # --- message layer (core): retry policy per stage, delays, dead letters, broker ----
-    crawl_retry_max_attempts: int = Field(5, description="Crawler: retries of a failure, then dead letter.")
-    crawl_retry_max_waits: int = Field(
-        100, description="Crawler: waits for our own host slot, then dead letter."
-    )
-    crawl_retry_base_seconds: float = Field(2.0, description="Crawler: first backoff; doubles per attempt.")
-    crawl_retry_cap_seconds: float = Field(300.0, description="Crawler: longest backoff.")
-    crawl_retry_jitter: float = Field(0.25, description="Crawler: backoff stretched by up to this fraction.")
-    extract_retry_max_attempts: int = Field(5, description="Worker: retries of a failure, then dead letter.")
-    extract_retry_max_waits: int = Field(
-        100, description="Worker: waits for our own host slot, then dead letter."
-    )
-    extract_retry_base_seconds: float = Field(2.0, description="Worker: first backoff; doubles per attempt.")
-    extract_retry_cap_seconds: float = Field(300.0, description="Worker: longest backoff.")
-    extract_retry_jitter: float = Field(0.25, description="Worker: backoff stretched by up to this fraction.")
-    index_backlog_max: int = Field(
-        20_000, description="Backpressure: the crawler defers while more documents wait to be indexed."
-    )
-    delay_poll_seconds: float = Field(0.2, description="How often each service moves due delayed messages.")
-    delay_lease_seconds: float = Field(30.0, description="A claimed delayed message returns after this.")
-    visibility_timeout_seconds: int = Field(
-        30, description="An unacknowledged message not renewed by a live worker for this long returns."
-    )
-    dead_letters_max: int = Field(50_000, description="Dead letters kept; the oldest are dropped beyond.")
-    dead_letters_max_age_days: float = Field(30.0, description="Dead letters older than this are dropped.")
 
     # --- logging ------------------------------------------------------------
     log_format: LogFormat = Field(LogFormat.JSON, description="json (production) or console.")

@@ -31,6 +31,7 @@ class Probe(BaseModel):
 
     n: int = 0
     mode: str = "ok"  # ok | busy | retry | skip | crash | die | hang
+    seconds: float = 0.0  # how long the work takes
     attempt: int = 0
     waits: int = 0
     booking: Booking | None = None
@@ -54,6 +55,7 @@ def handle(deps: Deps, message: Probe) -> Outcome:
         raise PermanentError(Reason.NOT_ARTICLE, "told to skip")
     if message.mode == "crash":
         raise ZeroDivisionError("told to crash")
+    time.sleep(message.seconds)
     deps.redis.rpush(received_key(deps), json.dumps(message.model_dump(mode="json")))
     return Outcome("probe_received", "received", fields={"n": message.n})
 

@@ -73,3 +73,33 @@ def test_replay_one_by_reason_and_all_moves_entries_into_the_delay_queue(
     assert len(delay.claim(30, 10)) == 4
     assert all(json.loads(e.member)["kwargs"] == e.kwargs for e in entries)
     assert redis_client.keys(f"{unique_name}:dlq:*") == []
+
+
+def test_replay_racing_new_dead_letters_loses_none(redis_client: Any, unique_name: str) -> None:
+    """Each entry is either still in the registry or in the delay queue, never neither."""
+    import threading
+
+    from shared.clients import make_redis
+    from shared.settings import Settings
+
+    keys = Keys(unique_name)
+    url = redis_client.connection_pool.connection_kwargs
+    other = make_redis(Settings(redis_url=f"redis://{url['host']}:{url['port']}/{url.get('db', 0)}"))
+    writer = DeadLetters(other, keys)
+    total = 300
+
+    def add_all() -> None:
+        for n in range(total):
+            _add(writer, n)
+
+    thread = threading.Thread(target=add_all)
+    thread.start()
+    dl, delay, moved = DeadLetters(redis_client, keys), DelayQueue(redis_client, keys), 0
+    while thread.is_alive():
+        moved += dl.replay()
+    thread.join()
+    moved += dl.replay(reason=Reason.INTERNAL_ERROR)
+    other.close()
+    assert moved == total == delay.size() and dl.count() == 0
+    urls = {e.kwargs["url"] for e, _ in delay.entries() if isinstance(e, Delayed)}
+    assert urls == {f"https://x.example/{n}" for n in range(total)}

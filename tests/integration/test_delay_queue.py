@@ -71,3 +71,16 @@ def test_pump_sends_due_messages_to_their_celery_queue(make_settings: Any, redis
         assert deps.delay.size() == 1
     finally:
         deps.close()
+
+
+def test_an_entry_that_cannot_be_sent_becomes_a_dead_letter(make_settings: Any, redis_client: Any) -> None:
+    settings = make_settings()
+    deps = Deps.build(settings, probe_tasks.make_app(settings))
+    try:
+        deps.delay.schedule_in("nobody.listens", {"n": 1}, 0)
+        redis_client.zadd(deps.keys.delayed, {"{not json": 0})
+        deps.pump().pump_once()
+        assert deps.delay.size() == 0
+        assert sorted(e["task"] for e in deps.dead_letters.list()) == ["nobody.listens", "unknown"]
+    finally:
+        deps.close()

@@ -34,13 +34,19 @@ def test_send_many_is_consumed_by_a_celery_worker(make_settings: Any, redis_clie
         deps.close()
 
 
-def test_backlog_counts_a_celery_queue(make_settings: Any, redis_client: Any) -> None:
+def test_index_documents_go_to_the_stream_and_backlog_counts_both_kinds(
+    make_settings: Any, redis_client: Any
+) -> None:
     settings = make_settings()
     deps = Deps.build(settings, probe_tasks.make_app(settings))
     try:
         assert deps.dispatcher.backlog(TaskName.INDEX_DOCUMENT) == 0
-        deps.dispatcher.send_many(TaskName.INDEX_DOCUMENT, [{"document": {}}] * 3)
+        deps.dispatcher.send_many(TaskName.INDEX_DOCUMENT, [{"document": {"n": n}} for n in range(3)])
         assert deps.dispatcher.backlog(TaskName.INDEX_DOCUMENT) == 3
+        assert redis_client.xlen(deps.keys.index_stream) == 3
+        assert queue_messages(redis_client, deps.keys, "index") == []  # not a Celery queue
+        deps.dispatcher.send_many(probe_tasks.TASK, [{"n": 1}, {"n": 2}])
+        assert deps.dispatcher.backlog(probe_tasks.TASK) == 2
         with pytest.raises(ValueError, match="no queue"):
             deps.dispatcher.send("nobody.listens", {})
     finally:

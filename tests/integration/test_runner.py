@@ -47,7 +47,7 @@ def test_retryable_is_delayed_with_attempt_plus_one_then_dead_lettered(deps: Dep
     assert _run(deps, mode="retry", attempt=2) is Verdict.DONE  # the budget is 2 retries
     (dead,) = deps.dead_letters.list()
     assert dead["reason"] == Reason.RETRIES_EXHAUSTED and dead["attempts"] == 3
-    assert dead["kwargs"] == {"n": 0, "mode": "retry"}  # replayable: counters reset
+    assert dead["kwargs"] == {"n": 0, "mode": "retry", "seconds": 0.0}  # replayable: counters reset
     assert read_counters(deps.redis, deps.keys) == {
         "extract:retry:timeout": 1,
         "extract:dead_letter:retries_exhausted": 1,
