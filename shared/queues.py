@@ -7,9 +7,10 @@ One reading serves ``newsflow status`` and the cluster gauges of ``shared.metric
   kombu messages carry no enqueue time, so the age of the oldest waiting message is measured by
   watching the list's tail (the next message out): :class:`QueueProbe` remembers when it first
   saw the current tail; the age is exact to one reading interval (a scrape).
-* The index hop is a Redis Stream (group ``indexers``) in the shared-state Redis: pending
-  (delivered, unacknowledged) and lag (not yet delivered) come from ``XINFO GROUPS``; entry ids
-  are millisecond timestamps, so the oldest waiting entry's age is exact.
+* The index hop is a Redis Stream (group ``indexers``) in the shared-state Redis whose entries
+  are deleted once settled: its length is what is unsettled, pending (delivered, unacknowledged)
+  and lag (not yet delivered) come from ``XINFO GROUPS``, and entry ids are millisecond
+  timestamps, so the oldest unsettled entry's age is exact.
 * The delay queue is a sorted set scored by due time: its size and how overdue its head is.
 """
 
@@ -21,21 +22,13 @@ from typing import Any
 
 import redis
 
+from shared import index_stream
 from shared.deadletters import DeadLetters
 from shared.index_stream import GROUP as INDEX_GROUP
 from shared.keys import Keys
 from shared.messages import Queue
 
 CELERY_QUEUES = (Queue.CRAWL, Queue.EXTRACT)
-
-
-def _stream_age(r: redis.Redis, stream: str, after_id: str, now: float) -> float | None:
-    """Age of the first entry after ``after_id`` (the oldest not yet delivered)."""
-    entries = r.xrange(stream, min=f"({after_id}" if after_id and after_id != "0-0" else "-", count=1)
-    if not entries:
-        return None
-    ms = int(str(entries[0][0]).split("-", 1)[0])
-    return max(0.0, now - ms / 1000)
 
 
 class QueueProbe:
@@ -62,31 +55,21 @@ class QueueProbe:
         return {"length": int(length), "oldest_age_seconds": max(0.0, now - since)}
 
     def _stream(self, now: float) -> dict[str, Any]:
-        stream = self._keys.index_stream
+        """Entries are deleted once settled, so the stream holds exactly the unsettled ones."""
+        length = index_stream.length(self._state, self._keys)
         try:
-            length = int(self._state.xlen(stream))
-            groups = self._state.xinfo_groups(stream) if length or self._state.exists(stream) else []
-        except redis.ResponseError:  # no such stream yet
-            return {"length": 0, "pending": 0, "lag": 0, "oldest_age_seconds": 0.0}
+            groups = self._state.xinfo_groups(self._keys.index_stream)
+        except redis.ResponseError:  # no stream yet
+            groups = []
         group = next((g for g in groups if g.get("name") == INDEX_GROUP), None)
-        if group is None:
-            return {"length": length, "pending": 0, "lag": length, "oldest_age_seconds": 0.0}
-        pending = int(group.get("pending") or 0)
-        lag = group.get("lag")
-        ages = []
-        if pending:
-            summary = self._state.xpending(stream, INDEX_GROUP)
-            oldest = summary.get("min") if isinstance(summary, dict) else None
-            if oldest:
-                ages.append(max(0.0, now - int(str(oldest).split("-", 1)[0]) / 1000))
-        undelivered = _stream_age(self._state, stream, str(group.get("last-delivered-id") or ""), now)
-        if undelivered is not None:
-            ages.append(undelivered)
+        pending = int(group.get("pending") or 0) if group else 0
+        lag = group.get("lag") if group else length
+        oldest = index_stream.oldest_age_seconds(self._state, self._keys, now)
         return {
             "length": length,
             "pending": pending,
             "lag": int(lag) if lag is not None else None,
-            "oldest_age_seconds": max(ages) if ages else 0.0,
+            "oldest_age_seconds": oldest or 0.0,
         }
 
     def _delayed(self, now: float) -> dict[str, Any]:
@@ -118,11 +101,12 @@ def dead_letter_count(r: redis.Redis, keys: Keys) -> int:
     return DeadLetters(r, keys).count()
 
 
-def queue_depths(broker: redis.Redis, keys: Keys) -> dict[str, int]:
+def queue_depths(broker: redis.Redis, keys: Keys | str) -> dict[str, int]:
     """What is waiting or held: each Celery list, the index stream, kombu's unacked messages
     and the delay queue (one Redis for both roles, as the e2e tests run it)."""
+    keys = Keys(keys) if isinstance(keys, str) else keys
     depths = {q: int(broker.llen(keys.queue(q))) for q in CELERY_QUEUES}
-    depths[Queue.INDEX] = int(broker.xlen(keys.index_stream)) if broker.exists(keys.index_stream) else 0
+    depths[Queue.INDEX] = index_stream.length(broker, keys)
     depths["unacked"] = int(broker.hlen(keys.unacked))
     depths["delayed"] = int(broker.zcard(keys.delayed))
     return depths
