@@ -150,7 +150,11 @@ def start_metrics(
     multiprocess.MultiProcessCollector(registry, path=str(_started_dir))
     for collector in collectors:
         registry.register(collector)
-    server, _thread = start_http_server(port, addr=bind, registry=registry)
+    try:
+        server, _thread = start_http_server(port, addr=bind, registry=registry)
+    except OSError as exc:  # port taken: the service runs on, only unobserved (and says so)
+        log.error("metrics_port_unavailable", service=service, port=port, error=str(exc)[:200])
+        return None
     served = int(server.server_address[1])
     log.info("metrics_serving", service=service, port=served, multiprocess_dir=str(_started_dir))
     return served
