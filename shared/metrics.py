@@ -94,9 +94,7 @@ def observe_outcome(
     if reason in _HOST_WAIT_REASONS and fields:
         host = fields.get("host") or urlsplit(str(fields.get("url") or "")).hostname
         if host:
-            observe_host_wait(
-                str(host), float(fields.get("wait_seconds") or fields.get("delay_seconds") or 0.0)
-            )
+            observe_host_wait(str(host), float(fields.get("delay") or fields.get("wait_seconds") or 0.0))
 
 
 def observe_host_wait(host: str, seconds: float) -> None:

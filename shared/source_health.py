@@ -39,7 +39,7 @@ log = structlog.get_logger(__name__)
 # Outcomes that are neither a success nor a skip: the item failed (for now or for good).
 ERROR_OUTCOMES = frozenset({"failed", "retry", "dead_letter", "rejected", "error", "poison"})
 SKIP_OUTCOMES = frozenset({"skipped", "superseded", "duplicate", "truncated"})
-NEUTRAL_OUTCOMES = frozenset({"deferred", "waiting", "delayed", "enqueued", "unchanged_wait"})
+NEUTRAL_OUTCOMES = frozenset({"wait", "deferred", "waiting", "delayed", "enqueued"})  # not yet an outcome
 POLL_STAGES = frozenset({"crawl", "poll"})
 NEW_ARTICLE = ("index", "created")
 SILENCE_FACTOR = 3.0
