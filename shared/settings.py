@@ -78,7 +78,10 @@ class Settings(BaseSettings):
 
     # --- fetching (crawler and worker) --------------------------------------
     user_agent: str = Field("newsflow/0.1", description="Product token sent with every request.")
-    contact_url: str = Field("https://github.com/newsflow/newsflow", description="Appended to the UA.")
+    contact_url: str = Field(
+        "",
+        description="URL or mailto: for site owners, appended to the UA; required to crawl the public web.",
+    )
     fetch_connect_timeout: float = Field(5.0, description="Seconds to connect.")
     fetch_read_timeout: float = Field(10.0, description="Seconds between bytes.")
     fetch_total_timeout: float = Field(30.0, description="Seconds for one whole fetch.")
@@ -189,7 +192,7 @@ class Settings(BaseSettings):
 
     @property
     def user_agent_header(self) -> str:
-        return f"{self.user_agent} (+{self.contact_url})"
+        return f"{self.user_agent} (+{self.contact_url})" if self.contact_url else self.user_agent
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,7 @@ from services.worker.similarity import SIMHASH_BANDS, simhash64, simhash_bands
 from services.worker.topics import TAGGER_NAME, TAGGER_VERSION, tag_topics
 from shared.document import ArticleDocument, content_hash, document_id
 from shared.errors import PermanentError, Reason
+from shared.metrics import timed
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ def build_article(
 ) -> ArticleDocument:
     """Raise PermanentError with a reason for anything that is not a usable article."""
     html = decode_html(body, charset)
-    extraction = extract_article(html, page.url, options)
+    with timed("extract"):  # newsflow_step_duration_seconds{step="extract"}
+        extraction = extract_article(html, page.url, options)
     title = extraction.title or page.feed_title
     if not title:
         raise PermanentError(Reason.NOT_ARTICLE, "no title")
@@ -57,6 +59,8 @@ def build_article(
             doc_id, content_hash(extraction.text), fingerprint, simhash_bands(fingerprint, SIMHASH_BANDS)
         )
     )
+    with timed("tag"):
+        topics = tag_topics(title, extraction.text, extraction.language)
     return build_document(
         page,
         canonical_url=canonical,
@@ -64,7 +68,7 @@ def build_article(
         text=extraction.text,
         published_at=published_at,
         published_at_source=date_source,
-        topics=tag_topics(title, extraction.text, extraction.language),
+        topics=topics,
         places=find_places(extraction.text, extraction.language),
         simhash=f"{fingerprint:016x}",
         duplicate_of=original,

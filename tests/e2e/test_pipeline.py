@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from services.indexer.search import SearchRequest, search
 from shared.keys import Keys
 from shared.messages import Queue
-from shared.ops import queue_depths
 from shared.outcomes import read_counters
+from shared.queues import queue_depths
+from shared.search import SearchRequest, search
 from shared.settings import Settings
 from tests.integration.crawler_support import write_sources
 from tests.service_processes import celery_beat, celery_worker, indexer_process, settings_env
