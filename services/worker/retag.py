@@ -1,0 +1,86 @@
+"""Re-tag a stored article in place (``worker.retag_document``), without re-crawling it.
+
+Two parts, so the task shell stays a declaration:
+
+- ``retag_fields(source)``: pure. From a stored document's ``_source`` it computes the
+  fields the current tagger would write (language from the text, topics, tagger and
+  tagger_version), or None when the document is already current.
+- ``retag_in_index(es, doc_id, index)``: reads the document, and writes just those fields
+  back with optimistic concurrency (``if_seq_no``/``if_primary_term``): if the indexer
+  rewrote the document in between, the write is refused and the read/compute/write is
+  tried again (the indexer's newer copy was tagged by the current tagger anyway).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError
+
+from services.worker.language import identify_language
+from services.worker.topic_model import TAGGER_NAME, TAGGER_VERSION, tag_topics
+
+__all__ = ["RetagResult", "retag_fields", "retag_in_index"]
+
+# Read/compute/write rounds before giving up on a document the indexer keeps rewriting.
+MAX_ROUNDS = 3
+
+
+class RetagResult(StrEnum):
+    RETAGGED = "retagged"
+    CURRENT = "current"  # already tagged by this tagger version: nothing written
+    MISSING = "missing"  # no such document in that index
+    CONFLICT = "conflict"  # rewritten concurrently MAX_ROUNDS times in a row
+
+
+def retag_fields(source: dict[str, Any], *, force: bool = False) -> dict[str, Any] | None:
+    """The fields to update, or None if ``source`` was tagged by the current tagger."""
+    if (
+        not force
+        and source.get("tagger") == TAGGER_NAME
+        and source.get("tagger_version") == TAGGER_VERSION
+        and source.get("language")
+    ):
+        return None
+    title = str(source.get("title") or "")
+    text = str(source.get("text") or "")
+    language = identify_language(title, text, source.get("language")).language
+    topics = tag_topics(title, text, language)
+    return {
+        "language": language,
+        "topics": [t.model_dump() for t in topics],
+        "tagger": TAGGER_NAME,
+        "tagger_version": TAGGER_VERSION,
+    }
+
+
+def retag_in_index(es: Elasticsearch, doc_id: str, index: str, *, force: bool = False) -> RetagResult:
+    """Re-tag one stored document; ``index`` is the concrete index it lives in."""
+    for _ in range(MAX_ROUNDS):
+        try:
+            hit = es.get(
+                index=index,
+                id=doc_id,
+                source_includes=["title", "text", "language", "tagger", "tagger_version"],
+            )
+        except NotFoundError:
+            return RetagResult.MISSING
+        fields = retag_fields(dict(hit["_source"]), force=force)
+        if fields is None:
+            return RetagResult.CURRENT
+        try:
+            es.update(
+                index=index,
+                id=doc_id,
+                doc=fields,
+                if_seq_no=hit["_seq_no"],
+                if_primary_term=hit["_primary_term"],
+                refresh=False,
+            )
+        except ConflictError:
+            continue
+        except NotFoundError:
+            return RetagResult.MISSING
+        return RetagResult.RETAGGED
+    return RetagResult.CONFLICT
