@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     wts = weights.astype(np.float32)
 
     def embed(text: str) -> np.ndarray:
-        ids = np.asarray(tokenizer.encode(text).ids, dtype=np.int64)
+        ids = np.asarray(tokenizer.encode(text), dtype=np.int64)
         total = float(wts[ids].sum()) if ids.size else 0.0
         return vectors[ids].sum(axis=0) / total if total > 0 else np.zeros(dims, np.float32)
 
