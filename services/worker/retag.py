@@ -5,6 +5,9 @@ Two parts, so the task shell stays a declaration:
 - ``retag_fields(source)``: pure. From a stored document's ``_source`` it computes the
   fields the current tagger would write (language from the text, topics, tagger and
   tagger_version), or None when the document is already current.
+- ``retag_document(deps, message)``: the ``shared.runner`` handler for
+  ``RetagDocument(doc_id, index)``; the worker's tasks.py declares it as
+  ``Stage(TaskName.RETAG_DOCUMENT, RetagDocument, retag.retag_document, "extract", "retag")``.
 - ``retag_in_index(es, doc_id, index)``: reads the document, and writes just those fields
   back with optimistic concurrency (``if_seq_no``/``if_primary_term``): if the indexer
   rewrote the document in between, the write is refused and the read/compute/write is
@@ -20,8 +23,11 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from services.worker.language import identify_language
 from services.worker.topic_model import TAGGER_NAME, TAGGER_VERSION, tag_topics
+from shared.deps import Deps
+from shared.messages import RetagDocument
+from shared.runner import Outcome
 
-__all__ = ["RetagResult", "retag_fields", "retag_in_index"]
+__all__ = ["RetagResult", "retag_document", "retag_fields", "retag_in_index"]
 
 # Read/compute/write rounds before giving up on a document the indexer keeps rewriting.
 MAX_ROUNDS = 3
@@ -84,3 +90,16 @@ def retag_in_index(es: Elasticsearch, doc_id: str, index: str, *, force: bool = 
             return RetagResult.MISSING
         return RetagResult.RETAGGED
     return RetagResult.CONFLICT
+
+
+def retag_document(deps: Deps, message: RetagDocument) -> Outcome:
+    """Runner handler: one outcome per message, ``retag:<retagged|current|missing|conflict>``.
+
+    Elasticsearch transport errors propagate, so the runner's retry policy applies to them.
+    """
+    result = retag_in_index(deps.es, message.doc_id, message.index)
+    return Outcome(
+        f"document_{result.value}",
+        result.value,
+        fields={"doc_id": message.doc_id, "index": message.index, "tagger_version": TAGGER_VERSION},
+    )
