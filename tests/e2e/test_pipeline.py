@@ -93,6 +93,9 @@ def test_fixture_site_becomes_searchable_exactly_once(
         assert doc["published_at_source"] == "page"
         assert doc["url"] == url
         assert doc["source"] == "fixture"
+        # Every indexed article has a language from its text (ISO 639-1) and a topic.
+        assert isinstance(doc["language"], str) and len(doc["language"]) == 2, doc["language"]
+        assert doc["topics"] and doc["tagger"] == "newsflow-static-e5"
     # Front and section pages are listings, not articles.
     listing_urls = {
         fixture_site.url(p) for p in ("/", "/news/", "/politics/", "/economy/", "/world/", "/society/")
