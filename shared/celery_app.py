@@ -61,7 +61,8 @@ def create_app(service: str, settings: Settings | None = None) -> Celery:
             # Sweep for abandoned messages every few seconds, not kombu's 10 x 10 s.
             "unacked_restore_interval": max(1, visibility // 6),
             "unacked_restore_throttle": 1,
-            "unacked_mutex_expire": max(10, visibility),
+            # A sweeper killed while holding the sweep lock blocks sweeps only this long.
+            "unacked_mutex_expire": max(5, visibility // 3),
             # Separate keys per prefix so test runs and deployments sharing one Redis never mix.
             "global_keyprefix": Keys(settings.redis_prefix).broker_prefix,
         },

@@ -49,7 +49,13 @@ def poll_due(deps: Deps, message: PollDue) -> None:
         for sid in due_sources(deps.redis, deps.keys, sources, now)
         if claim_due(deps.redis, deps.keys, sid, now, _bounds(deps, sources[sid]).min_seconds)
     ]
-    deps.dispatcher.send_many(TaskName.POLL_SOURCE, [PollSource(source_id=s).model_dump() for s in due])
+    if not due:
+        return
+    try:
+        deps.dispatcher.send_many(TaskName.POLL_SOURCE, [PollSource(source_id=s).model_dump() for s in due])
+    except Exception:  # not sent: release the claims, so the retried tick claims them again
+        deps.redis.zadd(deps.keys.sources_due, dict.fromkeys(due, now))
+        raise
 
 
 def poll_source(deps: Deps, message: PollSource) -> Outcome | None:
