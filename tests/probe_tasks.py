@@ -12,6 +12,7 @@ import os
 import signal
 import time
 
+import redis
 from celery import Celery
 from pydantic import BaseModel, ConfigDict
 
@@ -30,7 +31,7 @@ class Probe(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     n: int = 0
-    mode: str = "ok"  # ok | busy | retry | skip | crash | die | hang
+    mode: str = "ok"  # ok | broker_blip | busy | retry | skip | crash | die | hang
     seconds: float = 0.0  # how long the work takes
     attempt: int = 0
     waits: int = 0
@@ -47,6 +48,8 @@ def handle(deps: Deps, message: Probe) -> Outcome:
     if message.mode == "hang":  # deaf to the soft time limit: only the hard one stops it
         signal.signal(signal.SIGUSR1, signal.SIG_IGN)
         time.sleep(3600)
+    if message.mode == "broker_blip" and deps.redis.incr(f"{deps.keys.prefix}:probe:blips") == 1:
+        raise redis.ConnectionError("the broker went away mid-task")  # as redis-py raises it
     if message.mode == "busy":
         raise HostBusy("busy.example", 1.5, booked=True)
     if message.mode == "retry":
