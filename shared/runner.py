@@ -26,7 +26,9 @@ soft time limit                comes back likewise, and its delivery still count
 any other exception            dead letter ``internal_error`` (a bug: replay after the fix)
 =============================  =========================================================
 
-Every handled end clears the delivery count. Delays go through ``shared.delay`` (never a
+A final outcome (done, skipped, dead letter; not a delay) also calls the stage's
+``on_final`` hook, e.g. to settle the URL's seen-set entry. Every handled end clears the
+delivery count. Delays go through ``shared.delay`` (never a
 Celery countdown), dead letters through ``shared.deadletters``, outcomes through
 ``shared.outcomes``. Whatever the handler sent on before a broker error is sent again on
 the next delivery: at least once, made idempotent by the stages themselves.
@@ -86,6 +88,10 @@ class Stage(Generic[M]):
     stage: str  # counter prefix and RetryPolicy name: "crawl" or "extract"
     noun: str  # event prefix: "listing" -> listing_retry, listing_dead_lettered, ...
     skipped: str = "skipped"  # outcome name of a PermanentError
+    # Called once a message has its final outcome (done, skipped or dead-lettered, never
+    # for a delay) with its kwargs, the outcome name and reason: e.g. the worker settles the
+    # URL's seen-set entry. Runs before the acknowledgement; a Redis error requeues.
+    on_final: Callable[[Deps, Mapping[str, Any], str, Reason | None], None] | None = None
 
 
 class Verdict(StrEnum):
@@ -139,6 +145,7 @@ def _run(stage: Stage[Any], deps: Deps, kwargs: dict[str, Any], deliveries: int,
                 reason=exc.reason,
                 detail=truncate(exc.detail, 300),
             )
+            _final(stage, deps, kwargs, stage.skipped, exc.reason)
         except DeadLetter as exc:
             _dead_letter(stage, deps, tally, _dump(message), exc.reason, exc, attempts=message.attempt + 1)
         except (*BROKER_ERRORS, SoftTimeLimitExceeded):
@@ -151,6 +158,13 @@ def _run(stage: Stage[Any], deps: Deps, kwargs: dict[str, Any], deliveries: int,
         else:
             if outcome is not None:
                 tally.record(outcome.event, outcome=outcome.outcome, reason=outcome.reason, **outcome.fields)
+            _final(
+                stage,
+                deps,
+                kwargs,
+                outcome.outcome if outcome else "done",
+                outcome.reason if outcome else None,
+            )
 
 
 def _wait(
@@ -219,6 +233,14 @@ def _dead_letter(
         attempts=attempts,
         error=truncate(error, 300),
     )
+    _final(stage, deps, kwargs, "dead_letter", reason)
+
+
+def _final(
+    stage: Stage[Any], deps: Deps, kwargs: Mapping[str, Any], outcome: str, reason: Reason | None
+) -> None:
+    if stage.on_final is not None:
+        stage.on_final(deps, kwargs, outcome, reason)
 
 
 def _dump(message: BaseModel) -> dict[str, Any]:

@@ -11,6 +11,8 @@ import json
 import os
 import signal
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import redis
 from celery import Celery
@@ -63,7 +65,15 @@ def handle(deps: Deps, message: Probe) -> Outcome:
     return Outcome("probe_received", "received", fields={"n": message.n})
 
 
-STAGE = Stage(TASK, Probe, handle, "extract", "probe")
+def finals_key(deps: Deps) -> str:
+    return f"{deps.keys.prefix}:probe:finals"
+
+
+def record_final(deps: Deps, kwargs: Mapping[str, Any], outcome: str, reason: Reason | None) -> None:
+    deps.redis.rpush(finals_key(deps), json.dumps([kwargs.get("mode", "ok"), outcome, reason]))
+
+
+STAGE = Stage(TASK, Probe, handle, "extract", "probe", on_final=record_final)
 
 
 def make_app(settings: Settings) -> Celery:
