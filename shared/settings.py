@@ -89,27 +89,6 @@ class Settings(BaseSettings):
         3, description="Deliveries of one message whose processing kills its process, then poison."
     )
 
-    # --- operations (ops helper) ----------------------------------------------
-    broker_url: str | None = Field(
-        None, description="Celery broker Redis, when not the shared-state Redis (default: REDIS_URL)."
-    )
-    redis_sentinel_master: str = Field(
-        "mymaster", description="Sentinel service name when a URL has no ?master= (redis+sentinel://)."
-    )
-    redis_password: SecretStr | None = Field(
-        None, description="Redis password when the URL carries none (kept off command lines)."
-    )
-    index_shards: int = Field(1, ge=1, description="Primary shards of each new yearly index.")
-    index_replicas: int = Field(0, ge=0, description="Replicas per index; 0 keeps a single node green.")
-    metrics_port: int = Field(0, ge=0, description="Prometheus /metrics port of this process; 0: off.")
-    metrics_bind: str = Field("0.0.0.0", description="Address the metrics endpoint listens on.")
-    metrics_dir: Path | None = Field(
-        None, description="Multiprocess metrics directory (default: a fresh temp dir per process tree)."
-    )
-    health_interval_seconds: float = Field(
-        60.0, description="How often `newsflow health --every` writes the sources index."
-    )
-
     # --- message layer (core): retry policy per stage, delays, dead letters, broker ----
     crawl_retry_max_attempts: int = Field(5, description="Crawler: retries of a failure, then dead letter.")
     crawl_retry_max_waits: int = Field(
@@ -135,6 +114,27 @@ class Settings(BaseSettings):
     )
     dead_letters_max: int = Field(10_000, description="Dead letters kept; the oldest are dropped beyond.")
     dead_letters_max_age_days: float = Field(30.0, description="Dead letters older than this are dropped.")
+
+    # --- operations (ops helper) ----------------------------------------------
+    broker_url: str | None = Field(
+        None, description="Celery broker Redis, when not the shared-state Redis (default: REDIS_URL)."
+    )
+    redis_sentinel_master: str = Field(
+        "mymaster", description="Sentinel service name when a URL has no ?master= (redis+sentinel://)."
+    )
+    redis_password: SecretStr | None = Field(
+        None, description="Redis password when the URL carries none (kept off command lines)."
+    )
+    index_shards: int = Field(1, ge=1, description="Primary shards of each new yearly index.")
+    index_replicas: int = Field(0, ge=0, description="Replicas per index; 0 keeps a single node green.")
+    metrics_port: int = Field(0, ge=0, description="Prometheus /metrics port of this process; 0: off.")
+    metrics_bind: str = Field("0.0.0.0", description="Address the metrics endpoint listens on.")
+    metrics_dir: Path | None = Field(
+        None, description="Multiprocess metrics directory (default: a fresh temp dir per process tree)."
+    )
+    health_interval_seconds: float = Field(
+        60.0, description="How often `newsflow health --every` writes the sources index."
+    )
 
     # --- logging ------------------------------------------------------------
     log_format: LogFormat = Field(LogFormat.JSON, description="json (production) or console.")
