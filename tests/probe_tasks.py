@@ -69,8 +69,9 @@ def finals_key(deps: Deps) -> str:
     return f"{deps.keys.prefix}:probe:finals"
 
 
-def record_final(deps: Deps, kwargs: Mapping[str, Any], outcome: str, reason: Reason | None) -> None:
-    deps.redis.rpush(finals_key(deps), json.dumps([kwargs.get("mode", "ok"), outcome, reason]))
+def record_final(deps: Deps, kwargs: Mapping[str, Any], outcome: Outcome) -> None:
+    row = [kwargs.get("mode", "ok"), outcome.outcome, outcome.reason, sorted(outcome.fields)]
+    deps.redis.rpush(finals_key(deps), json.dumps(row))
 
 
 STAGE = Stage(TASK, Probe, handle, "extract", "probe", on_final=record_final)

@@ -107,8 +107,8 @@ def test_every_final_outcome_calls_the_stage_hook_and_delays_do_not(deps: Deps) 
     _run(deps, mode="retry", attempt=2)
     finals = [json.loads(raw) for raw in deps.redis.lrange(probe_tasks.finals_key(deps), 0, -1)]
     assert finals == [
-        ["ok", "received", None],
-        ["skip", "skipped", "not_article"],
-        ["crash", "dead_letter", "internal_error"],
-        ["retry", "dead_letter", "retries_exhausted"],
+        ["ok", "received", None, ["n"]],
+        ["skip", "skipped", "not_article", ["detail"]],
+        ["crash", "dead_letter", "internal_error", ["attempts", "dead_letter", "error"]],
+        ["retry", "dead_letter", "retries_exhausted", ["attempts", "dead_letter", "error"]],
     ]
