@@ -70,7 +70,7 @@ def create_app(service: str, settings: Settings | None = None) -> Celery:
         worker_hijack_root_logger=False,
         # Task events for Flower / `celery events`.
         worker_send_task_events=True,
-        task_send_sent_event=True,
+        task_send_sent_event=settings.task_sent_events,
         timezone="UTC",
         enable_utc=True,
     )
