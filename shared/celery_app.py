@@ -66,7 +66,8 @@ def create_app(service: str, settings: Settings | None = None) -> Celery:
             # Sweep for abandoned messages every few seconds, not kombu's 10 x 10 s.
             "unacked_restore_interval": max(1, visibility // 6),
             "unacked_restore_throttle": 1,
-            "unacked_mutex_expire": max(10, visibility),
+            # A sweeper killed while holding the sweep lock blocks sweeps only this long.
+            "unacked_mutex_expire": max(5, visibility // 3),
             # Separate keys per prefix so test runs and deployments sharing one Redis never mix.
             "global_keyprefix": Keys(settings.redis_prefix).broker_prefix,
             **broker_options,
@@ -75,7 +76,7 @@ def create_app(service: str, settings: Settings | None = None) -> Celery:
         worker_hijack_root_logger=False,
         # Task events for Flower / `celery events`.
         worker_send_task_events=True,
-        task_send_sent_event=True,
+        task_send_sent_event=settings.task_sent_events,
         timezone="UTC",
         enable_utc=True,
     )

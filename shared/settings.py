@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     )
     dead_letters_max: int = Field(10_000, description="Dead letters kept; the oldest are dropped beyond.")
     dead_letters_max_age_days: float = Field(30.0, description="Dead letters older than this are dropped.")
+    task_sent_events: bool = Field(
+        True,
+        description="A task-sent event per message for Flower (about doubles a producer's publish cost).",
+    )
 
     # --- operations (ops helper) ----------------------------------------------
     broker_url: str | None = Field(

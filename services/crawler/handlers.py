@@ -58,7 +58,13 @@ def poll_due(deps: Deps, message: PollDue) -> None:
         for sid in claim_due_sources(deps.redis, deps.keys, now, s.poll_min_seconds, s.poll_due_max)
         if sid in sources
     ]
-    deps.dispatcher.send_many(TaskName.POLL_SOURCE, [PollSource(source_id=s).model_dump() for s in due])
+    if due:
+        try:
+            messages = [PollSource(source_id=sid).model_dump() for sid in due]
+            deps.dispatcher.send_many(TaskName.POLL_SOURCE, messages)
+        except Exception:  # not sent: release the claims, so the retried tick claims them again
+            deps.redis.zadd(deps.keys.sources_due, dict.fromkeys(due, now))
+            raise
     # Lost, failed-for-now and recrawl-due URLs from the seen-set.
     reoffer_due(deps.redis, deps.keys, deps.dispatcher, now, s.reoffer_max_per_tick, crawl_options(s))
 

@@ -62,8 +62,7 @@ def process_url(deps: Deps, message: ProcessUrl) -> Outcome:
         last_modified=message.last_modified,
     )
     if fetched.not_modified:  # a recrawl found the page as it was: nothing to do
-        _settle(deps, message.url, message.source_id, "unchanged", Reason.UNCHANGED, fetched=fetched)
-        return Outcome("article_unchanged", "unchanged", Reason.UNCHANGED)
+        return Outcome("article_unchanged", "unchanged", Reason.UNCHANGED, _validators(fetched))
     ensure_indexable(fetched, deps.fetch_options)  # meta robots / X-Robots-Tag noindex: skipped
     page = Page(url, message.source_id, datetime.now(UTC), message.feed_published_at, message.feed_title)
     options = ExtractOptions(min_text_chars=s.min_text_chars, max_html_chars=s.max_body_bytes)
@@ -72,7 +71,6 @@ def process_url(deps: Deps, message: ProcessUrl) -> Outcome:
         mark_new(deps.redis, deps.keys, doc.canonical_url, seen_ttl)
     document = IndexDocument(document=doc.model_dump(mode="json")).model_dump(mode="json")
     deps.dispatcher.send(TaskName.INDEX_DOCUMENT, document)
-    _settle(deps, message.url, message.source_id, "extracted", fetched=fetched)
     return Outcome(
         "article_extracted",
         "extracted",
@@ -83,37 +81,35 @@ def process_url(deps: Deps, message: ProcessUrl) -> Outcome:
             "duplicate_of": doc.duplicate_of,
             "extraction_path": doc.extraction_path,
             "published_at_source": doc.published_at_source,
+            **_validators(fetched),
         },
     )
 
 
-def settle_final(deps: Deps, kwargs: Mapping[str, Any], outcome: str, reason: Reason, detail: str) -> None:
-    """The runner's word that a URL ended skipped or dead-lettered: the seen-set decides
-    whether that is final or worth another try later (``shared.seen.settle``)."""
+def _validators(fetched: FetchResult) -> dict[str, str]:
+    """A done page's validators, so its recrawls are conditional GETs."""
+    found = {"etag": fetched.etag, "last_modified": fetched.last_modified}
+    return {k: v for k, v in found.items() if v}
+
+
+def settle_final(deps: Deps, kwargs: Mapping[str, Any], outcome: Outcome) -> None:
+    """The runner's word that a URL has its final outcome (extracted, unchanged, skipped,
+    dead-lettered): the seen-set decides when, if ever, it is due again (``shared.seen``)."""
     url, source_id = kwargs.get("url"), kwargs.get("source_id")
-    if isinstance(url, str) and isinstance(source_id, str):
-        _settle(deps, url, source_id, outcome, reason, detail)
-
-
-def _settle(
-    deps: Deps,
-    url: str,
-    source_id: str,
-    outcome: str,
-    reason: Reason | None = None,
-    detail: str = "",
-    fetched: FetchResult | None = None,
-) -> None:
+    if not (isinstance(url, str) and isinstance(source_id, str)):
+        return  # a message that failed its model: nothing to settle
+    fields = outcome.fields
+    detail = str(fields.get("detail") or fields.get("error") or "")
     settle(
         deps.redis,
         deps.keys,
         url,
         source_id,
-        outcome,
-        reason,
+        outcome.outcome,
+        outcome.reason,
         time.time(),
         SeenPolicy.from_settings(deps.settings),
         status=http_status(detail),
-        etag=fetched.etag if fetched is not None else None,
-        last_modified=fetched.last_modified if fetched is not None else None,
+        etag=fields.get("etag"),
+        last_modified=fields.get("last_modified"),
     )
