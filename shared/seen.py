@@ -52,6 +52,7 @@ class SeenPolicy:
     retry_max_seconds: float = 86400.0
     not_found_grace_seconds: float = 6 * 3600  # a 404 this soon after discovery is transient
     recrawl_ages: tuple[float, ...] = field(default=(3600.0, 6 * 3600.0, 24 * 3600.0))
+    recrawl_max_age_seconds: float = 7 * 86400.0  # older articles (archives) are not recrawled; 0: any
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SeenPolicy:
@@ -62,7 +63,15 @@ class SeenPolicy:
             retry_base_seconds=settings.seen_retry_base_seconds,
             not_found_grace_seconds=settings.seen_not_found_grace_seconds,
             recrawl_ages=tuple(sorted(settings.recrawl_ages_seconds)),
+            recrawl_max_age_seconds=settings.recrawl_max_age_days * 86400,
         )
+
+    def recrawls(self, published_at: float | None, now: float) -> bool:
+        """Whether an article published at ``published_at`` (epoch) is worth recrawling:
+        recent news is edited, an archive page is not."""
+        if self.recrawl_max_age_seconds <= 0 or published_at is None:
+            return True
+        return now - published_at <= self.recrawl_max_age_seconds
 
 
 # Reasons a later try may cure. Everything else that is not done is final.

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     seen_not_found_grace_seconds: float = Field(
         6 * 3600.0, description="A 404 this soon after discovery is tried again (not yet published)."
     )
+    recrawl_max_age_days: float = Field(
+        7.0, description="Only articles published this recently are recrawled (0: any; archives are not)."
+    )
     recrawl_ages_seconds: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [3600.0, 21600.0, 86400.0],
         description="Comma-separated ages after the first fetch at which an article is re-checked.",

@@ -55,11 +55,17 @@ SEEN_POLICY = SeenPolicy.from_settings(settings)
 
 
 def _settle(
-    message: ProcessUrl, outcome: str, reason: Reason | None = None, detail: str = "", fetched: Any = None
+    message: ProcessUrl,
+    outcome: str,
+    reason: Reason | None = None,
+    detail: str = "",
+    fetched: Any = None,
+    published_at: datetime | None = None,
 ) -> None:
     """Tell the seen-set the URL's final outcome: done, failed for now (tried again later by
     the crawler), or final (shared.seen.settle); a done page's validators make its
-    recrawls conditional."""
+    recrawls conditional; only recently published articles are recrawled."""
+    now = time.time()
     settle(
         r,
         keys,
@@ -67,9 +73,10 @@ def _settle(
         message.source_id,
         outcome,
         reason,
-        time.time(),
+        now,
         SEEN_POLICY,
         status=http_status(detail),
+        recrawl=SEEN_POLICY.recrawls(published_at.timestamp() if published_at else None, now),
         etag=getattr(fetched, "etag", None),
         last_modified=getattr(fetched, "last_modified", None),
     )
@@ -168,7 +175,7 @@ def process_url(**kwargs: Any) -> None:
         extraction_path=doc.extraction_path,
         published_at_source=doc.published_at_source,
     )
-    _settle(message, "extracted", fetched=fetched)
+    _settle(message, "extracted", fetched=fetched, published_at=doc.published_at)
 
 
 def _retry(message: ProcessUrl, exc: RetryableError) -> None:
