@@ -26,12 +26,14 @@ down: ## stop exactly what `make up` started
 	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env down; \
 	else deploy/local/stack.sh down; fi
 
-status: install ## queue depths, indexed documents, outcome counters
+status: install ## each service's state, queue depths, indexed documents, outcome counters
+	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env ps; \
+	else deploy/local/stack.sh status; fi
 	@deploy/local/stack.sh env-run $(PY) -m shared.ops status
 
 logs: ## follow the services' logs
 	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env logs -f --tail 100; \
-	else tail -n 100 -F run/stack/services.log; fi
+	else tail -n 100 -F run/stack/{crawler,crawler_beat,worker,indexer}.log; fi
 
 search: install ## search the index: make search Q="putin syria" [ARGS="--topic energy --since 7d"]
 	@deploy/local/stack.sh env-run $(PY) -m services.indexer search "$(Q)" $(ARGS)
@@ -66,6 +68,10 @@ bench: install ## benchmarks (print figures; they assert nothing)
 	  if [ -f scripts/bench_crawler.py ]; then source run/test/servers.env && PYTHONPATH=. $(PY) scripts/bench_crawler.py || rc=1; fi; \
 	  deploy/local/test-servers.sh stop; exit $$rc
 
+CHAOS_ARGS ?=
+chaos: install ## fault suite on the real stack (own Redis 6395, Elasticsearch 9260): one row per fault, ~15 min
+	PYTHONPATH=. $(PY) -m tests.chaos $(CHAOS_ARGS)
+
 DATA ?= ../shared/data/extraction-dev
 eval-extraction: install ## extraction quality vs plain trafilatura: make eval-extraction DATA=...
 	$(PY) scripts/eval_extraction.py --data $(DATA)
@@ -77,4 +83,4 @@ eval-tagging: install ## topic tagger accuracy and speed: make eval-tagging TOPI
 clean: down ## remove run state and caches (not the Elasticsearch download)
 	rm -rf run .pytest_cache .ruff_cache .mypy_cache
 
-.PHONY: help install up down status logs search dlq dlq-replay test test-unit lint fmt bench eval-extraction eval-tagging clean
+.PHONY: help install up down status logs search dlq dlq-replay test test-unit lint fmt bench chaos eval-extraction eval-tagging clean

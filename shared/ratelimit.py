@@ -76,7 +76,8 @@ local function go()
 end
 
 if booked >= 0 then
-  if now < booked then return {booked - now, booked} end
+  -- Not due yet (50 ms of slack: the message's time comes from the runner's clock).
+  if now < booked - 50000 then return {booked - now, booked} end
   if now >= earliest then return go() end
   -- Too close to a request actually made (this booking ran late): it is void; book afresh.
 end
@@ -105,7 +106,7 @@ return target - now
 """
 
 _MIN_TTL_MS = 60_000
-# Bookings stay well inside the delay limits of every service.
+# How far ahead a slot may be booked; a later turn is told to come back nearer the time.
 BOOKING_HORIZON_SECONDS = 300.0
 
 
@@ -131,7 +132,10 @@ class Booking:
 
     @classmethod
     def from_message(cls, raw: object) -> Booking | None:
-        """The booking a message carries, or None (absent or malformed: book afresh)."""
+        """The booking a message carries (``shared.messages.Booking`` or its dict), or None
+        (absent or malformed: book afresh)."""
+        if raw is not None and not isinstance(raw, dict):
+            raw = {name: getattr(raw, name, None) for name in ("host", "at", "url")}
         if not isinstance(raw, dict):
             return None
         host, at, resume = raw.get("host"), raw.get("at"), raw.get("url")

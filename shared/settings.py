@@ -94,7 +94,6 @@ class Settings(BaseSettings):
 
     # --- worker -------------------------------------------------------------
     min_text_chars: int = Field(200, description="Shorter main text means 'not an article'.")
-    rate_limit_max_waits: int = Field(100, description="Times one URL may wait for its host's slot.")
     near_duplicate_window_days: float = Field(
         7.0, description="How far back a near-duplicate's original is sought."
     )
@@ -116,10 +115,35 @@ class Settings(BaseSettings):
     # --- celery -------------------------------------------------------------
     task_soft_time_limit: int = Field(60, description="Seconds before a task is asked to stop.")
     task_time_limit: int = Field(90, description="Seconds before a task is killed.")
-    task_max_retries: int = Field(5, description="Retries of a retryable failure.")
     max_deliveries: int = Field(
         3, description="Deliveries of one message whose processing kills its process, then poison."
     )
+
+    # --- message layer (core): retry policy per stage, delays, dead letters, broker ----
+    crawl_retry_max_attempts: int = Field(5, description="Crawler: retries of a failure, then dead letter.")
+    crawl_retry_max_waits: int = Field(
+        100, description="Crawler: waits for our own host slot, then dead letter."
+    )
+    crawl_retry_base_seconds: float = Field(2.0, description="Crawler: first backoff; doubles per attempt.")
+    crawl_retry_cap_seconds: float = Field(300.0, description="Crawler: longest backoff.")
+    crawl_retry_jitter: float = Field(0.25, description="Crawler: backoff stretched by up to this fraction.")
+    extract_retry_max_attempts: int = Field(5, description="Worker: retries of a failure, then dead letter.")
+    extract_retry_max_waits: int = Field(
+        100, description="Worker: waits for our own host slot, then dead letter."
+    )
+    extract_retry_base_seconds: float = Field(2.0, description="Worker: first backoff; doubles per attempt.")
+    extract_retry_cap_seconds: float = Field(300.0, description="Worker: longest backoff.")
+    extract_retry_jitter: float = Field(0.25, description="Worker: backoff stretched by up to this fraction.")
+    index_backlog_max: int = Field(
+        10_000, description="Backpressure: the crawler defers while more documents wait to be indexed."
+    )
+    delay_poll_seconds: float = Field(0.2, description="How often each service moves due delayed messages.")
+    delay_lease_seconds: float = Field(30.0, description="A claimed delayed message returns after this.")
+    visibility_timeout_seconds: int = Field(
+        30, description="An unacknowledged message not renewed by a live worker for this long returns."
+    )
+    dead_letters_max: int = Field(10_000, description="Dead letters kept; the oldest are dropped beyond.")
+    dead_letters_max_age_days: float = Field(30.0, description="Dead letters older than this are dropped.")
 
     # --- operations (ops helper) ----------------------------------------------
     broker_url: str | None = Field(

@@ -30,7 +30,7 @@ from services.crawler.listings import (
     too_old,
 )
 from services.crawler.schedule import PollBounds, next_interval
-from shared.deadletter import TaskSender
+from shared.dispatch import Sender
 from shared.errors import Reason
 from shared.fetch import FEED_ACCEPT, HTML_TYPES, XML_TYPES, FetchResult
 from shared.keys import Keys
@@ -149,7 +149,7 @@ def crawl_listing(
     keys: Keys,
     fetcher: Fetcher,
     robots_for: Callable[[str], Robots],
-    sender: TaskSender,
+    sender: Sender,
     source: Source,
     url: str,
     kind: ListingKind,
@@ -206,16 +206,14 @@ def crawl_listing(
     fresh = claim_new_many(r, keys, source.id, [link.url for link in links], now, _policy(options))
     new_links = [link for link, is_new in zip(links, fresh, strict=True) if is_new]
     out.duplicates = len(links) - len(new_links)
-    for i, link in enumerate(new_links):
-        try:
-            send_process_url(sender, source, link)
-        except Exception:
-            # Not sent: release this URL and the ones not yet sent, so a later poll
-            # claims them again instead of losing them.
-            for unsent in new_links[i:]:
-                forget(r, keys, unsent.url, source.id)
-            raise
-        out.new_urls.append(link.url)
+    try:  # one pipelined round trip for all of them
+        sender.send_many(TaskName.PROCESS_URL, [process_url_message(source, link) for link in new_links])
+    except Exception:
+        # Not sent: release the URLs, so a later poll claims them again instead of losing them.
+        for unsent in new_links:
+            forget(r, keys, unsent.url, source.id)
+        raise
+    out.new_urls = [link.url for link in new_links]
     if out.new_urls:
         r.hincrby(keys.source_state(source.id), "round_new", len(out.new_urls))
     _save_state(r, state_key, result, digest, found, state, now)
@@ -340,22 +338,25 @@ def _save_state(
 
 
 def reoffer_due(
-    r: redis.Redis, keys: Keys, sender: TaskSender, now: float, limit: int, options: CrawlOptions
+    r: redis.Redis, keys: Keys, sender: Sender, now: float, limit: int, options: CrawlOptions
 ) -> int:
     """Send again the URLs the seen-set says are due (lost, failed for now, recrawl), unless
     the extract queue is over its bound. Returns how many were sent."""
     if extract_queue_depth(r, keys) > options.extract_queue_max:
         return 0
     due = take_due(r, keys, now, limit, _policy(options))
-    for item in due:
-        message = ProcessUrl(
+    messages = [
+        ProcessUrl(
             url=item.url,
             source_id=item.source_id,
             discovered_at=datetime.now(UTC),
             etag=item.etag,
             last_modified=item.last_modified,
-        )
-        sender.send_task(TaskName.PROCESS_URL, kwargs=message.model_dump(mode="json"))
+        ).model_dump(mode="json")
+        for item in due
+    ]
+    sender.send_many(TaskName.PROCESS_URL, messages)
+    for item in due:
         record_outcome(
             r,
             keys,
@@ -368,7 +369,7 @@ def reoffer_due(
     return len(due)
 
 
-def send_process_url(sender: TaskSender, source: Source, link: Link) -> None:
+def process_url_message(source: Source, link: Link) -> dict[str, Any]:
     message = ProcessUrl(
         url=link.url,
         source_id=source.id,
@@ -376,7 +377,7 @@ def send_process_url(sender: TaskSender, source: Source, link: Link) -> None:
         feed_published_at=link.published_at,
         feed_title=link.title[:1000] if link.title else None,
     )
-    sender.send_task(TaskName.PROCESS_URL, kwargs=message.model_dump(mode="json"))
+    return message.model_dump(mode="json")
 
 
 def discover(

@@ -40,8 +40,9 @@ from pydantic import ValidationError
 from services.indexer.plan import Verdict
 from services.indexer.templates import IndexLayout, ensure_layout
 from services.indexer.writer import ItemResult, write_batch
-from shared.clients import make_elasticsearch, make_redis
-from shared.deadletter import dead_letter
+from shared.celery_app import create_app
+from shared.deadletters import DeadLetters
+from shared.deps import Deps
 from shared.document import ArticleDocument
 from shared.errors import Reason
 from shared.index_stream import Entry, StreamConsumer
@@ -76,6 +77,7 @@ class Indexer:
     r: redis.Redis
     es: Elasticsearch
     consumer: StreamConsumer
+    dead_letters: DeadLetters
     clock: Callable[[], float] = time.monotonic
     held: dict[str, Held] = field(default_factory=dict)  # by stream entry id
     _templates_ready: bool = False
@@ -216,14 +218,8 @@ class Indexer:
     ) -> None:
         document = kwargs.get("document")
         doc = document if isinstance(document, dict) else {}
-        dead_letter(
-            self.r,
-            self.keys,
-            task=TaskName.INDEX_DOCUMENT,
-            kwargs=kwargs,
-            reason=reason,
-            error=error,
-            attempts=attempts,
+        self.dead_letters.add(
+            task=TaskName.INDEX_DOCUMENT, kwargs=kwargs, reason=reason, error=error, attempts=attempts
         )
         tally.record(
             "document_dead_lettered",
@@ -258,14 +254,17 @@ def run(indexer: Indexer, stop: threading.Event) -> None:
 def main() -> int:
     settings = get_settings()
     configure_logging(settings, "indexer")
-    r = make_redis(settings)
+    # The indexer sends nothing downstream, but like every service it runs a delay pump, so
+    # replays and delayed messages move on while any one service is alive.
+    deps = Deps.build(settings, create_app("indexer", settings))
     consumer = StreamConsumer(
-        r,
-        Keys(settings.redis_prefix),
+        deps.redis,
+        deps.keys,
         consumer_name(settings),
         claim_idle_seconds=settings.index_claim_idle_seconds,
     )
-    indexer = Indexer(settings, r, make_elasticsearch(settings), consumer)
+    indexer = Indexer(settings, deps.redis, deps.es, consumer, deps.dead_letters)
+    pump = deps.pump().start()
     stop = threading.Event()
 
     def _stop(signum: int, _: Any) -> None:
@@ -287,5 +286,7 @@ def main() -> int:
         log.warning("templates_install_failed", error=truncate(exc, 200))
     log.info("indexer_ready", consumer=consumer.name)
     run(indexer, stop)
+    pump.stop()
+    deps.close()
     log.info("indexer_stopped", held=len(indexer.held))
     return 0

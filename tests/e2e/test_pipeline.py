@@ -75,7 +75,7 @@ def test_fixture_site_becomes_searchable_exactly_once(
     )
     # Drained: nothing left in any queue, and nothing more arrives afterwards.
     wait_for(
-        lambda: not any(queue_depths(redis_client, settings.redis_prefix).values()),
+        lambda: not any(queue_depths(redis_client, Keys(settings.redis_prefix)).values()),
         timeout=60,
         what="empty queues",
     )

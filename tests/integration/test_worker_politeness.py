@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared.celery_app import create_app
-from shared.deadletter import list_dead_letters
+from shared.deadletters import DeadLetters
 from shared.keys import Keys
 from shared.messages import ProcessUrl, Queue, TaskName
 from shared.outcomes import read_counters
@@ -30,7 +30,7 @@ def test_burst_for_one_host_is_spaced_and_complete(
     # URL queued ahead of it, so the tail of this burst would be dead-lettered. A booking that
     # runs late (both children busy extracting) is refused at request time and books again,
     # which costs that URL one more wait: the price of the strict per-second bound.
-    settings = make_settings(host_rate_per_second=RATE, rate_limit_max_waits=6, log_format="json")
+    settings = make_settings(host_rate_per_second=RATE, extract_retry_max_waits=6, log_format="json")
     keys = Keys(settings.redis_prefix)
     urls = [a.url for a in fixture_site.articles]
     started = time.time()
@@ -44,8 +44,8 @@ def test_burst_for_one_host_is_spaced_and_complete(
             timeout=60,
             what="every article extracted",
         )
-    assert list_dead_letters(redis_client, keys) == []
-    waits = read_counters(redis_client, keys).get("extract:retry:host_busy", 0)
+    assert DeadLetters(redis_client, keys).list() == []
+    waits = read_counters(redis_client, keys).get("extract:wait:host_busy", 0)
     sys.stderr.write(f"\nburst: {len(urls)} URLs, {waits} waits\n")
     assert waits <= 3 * len(urls)
     paths = {a.path for a in fixture_site.articles}

@@ -3,11 +3,12 @@
 There is no Docker engine where these tests run, so they check the files themselves: the
 stack starts in order (healthchecks, depends_on conditions), the versions agree with
 deploy/local/versions.env and constraints.txt, and every service runs the command
-deploy/local/Procfile runs for the same role.
+deploy/local/supervisord.conf runs for the same role.
 """
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import re
@@ -45,14 +46,20 @@ def env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def _plain_variables(tokens: list[str]) -> list[str]:
+    """``${X:-4}`` (compose) and ``%(ENV_X)s`` (supervisord) both become ``${X}``."""
+    return [re.sub(r"%\(ENV_([A-Z0-9_]+)\)s|\$\{([A-Z0-9_]+)(?::?-[^}]*)?\}", r"${\1\2}", t) for t in tokens]
+
+
 def procfile() -> dict[str, list[str]]:
-    """Role -> command tokens, with the leading `exec` dropped."""
+    """Role -> command tokens of deploy/local/supervisord.conf's programs."""
+    conf = configparser.RawConfigParser()
+    conf.read(ROOT / "deploy" / "local" / "supervisord.conf", encoding="utf-8")
     roles = {}
-    for line in (ROOT / "deploy" / "local" / "Procfile").read_text("utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            role, _, command = line.partition(":")
-            tokens = shlex.split(command)
-            roles[role.strip()] = tokens[1:] if tokens[0] == "exec" else tokens
+    for section in conf.sections():
+        if section.startswith("program:"):
+            command = conf.get(section, "command").replace("%%", "%")
+            roles[section.removeprefix("program:")] = _plain_variables(shlex.split(command))
     return roles
 
 
@@ -188,7 +195,7 @@ def test_every_procfile_role_has_a_compose_service() -> None:
 @pytest.mark.parametrize("role", sorted(PROCFILE))
 def test_app_service_commands_match_the_procfile(role: str) -> None:
     service = SERVICES[role.replace("_", "-")]
-    local, compose = PROCFILE[role], service["command"]
+    local, compose = PROCFILE[role], _plain_variables(service["command"])
     assert isinstance(compose, list), "exec form: no shell between Docker and the process"
     if compose[:3] == ["python", "-m", "celery"]:
         assert celery_shape(compose) == celery_shape(local)
