@@ -32,7 +32,7 @@ from shared.deps import Deps
 from shared.errors import DeadLetter, Reason
 from shared.fetch import FetchResult
 from shared.logging import truncate
-from shared.messages import FetchListing, PollDue, PollSource, TaskName
+from shared.messages import FetchListing, PollDue, PollSource, Queue, TaskName
 from shared.polite_fetch import PendingBooking, get_robots, polite_fetch
 from shared.ratelimit import Booking, set_host_interval
 from shared.robots import Robots
@@ -69,7 +69,9 @@ def poll_source(deps: Deps, message: PollSource) -> Outcome | None:
     if source is None:
         return None
     now = time.time()
-    if backpressured(deps):  # no round now (and no slow-down for it); look again next tick
+    # No round now (and no slow-down for it) while the next stages are full, or while the
+    # crawl queue itself is deep (a sitemap flood): look again next tick.
+    if backpressured(deps) or crawl_queue_depth(deps) > deps.settings.crawl_queue_max:
         deps.redis.zadd(deps.keys.sources_due, {source.id: now + deps.settings.poll_tick_seconds})
         return Outcome("poll_deferred", "deferred", Reason.BACKPRESSURE, {"source_id": source.id})
     bounds = _bounds(deps, source)
@@ -170,6 +172,11 @@ def backpressured(deps: Deps, *, index_only: bool = False) -> bool:
     if not index_only and extract_queue_depth(deps.redis, deps.keys) > s.extract_queue_max:
         return True
     return deps.dispatcher.backlog(TaskName.INDEX_DOCUMENT) > s.index_backlog_max
+
+
+def crawl_queue_depth(deps: Deps) -> int:
+    """Messages waiting on the crawl queue (listings and polls)."""
+    return int(deps.redis.llen(deps.keys.queue(Queue.CRAWL)))
 
 
 def _send_listings(deps: Deps, source_id: str, points: list[tuple[str, ListingKind]], depth: int) -> None:
