@@ -18,9 +18,7 @@ A handler raises; ``shared.runner`` alone decides what each intent means for the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
 
 
 class Reason(StrEnum):
@@ -39,7 +37,7 @@ class Reason(StrEnum):
     HTTP_4XX = "http_4xx"
     HTTP_5XX = "http_5xx"
     RATE_LIMITED = "rate_limited"  # the site answered 429/503 (with or without Retry-After)
-    HOST_BUSY = "host_busy"  # our own politeness slot for the host is not free yet: a wait
+    HOST_BUSY = "host_busy"  # our own politeness slot for the host is booked: a wait
     OVERSIZED = "oversized"
     NOT_HTML = "not_html"
     BAD_ENCODING = "bad_encoding"
@@ -86,22 +84,20 @@ class RetryableError(PipelineError):
 class HostBusy(PipelineError):
     """Our own per-host request slot is not free yet: not a failure, a wait.
 
-    ``booking`` (``{"host", "at"[, "url"]}``, ``at`` on the Redis clock): the slot booked
-    for this message ``wait`` seconds ahead; its next try must run then and carry it, and
-    spends it only on that host (``shared.ratelimit.Booking``). None when the host is booked
-    beyond the horizon: the message simply comes back later and books afresh.
+    ``booked``: a slot ``wait`` seconds ahead is booked for this message, so its next try
+    must run then and spend that booking (``booking_host``) instead of booking another.
+    Without a booking (the host is booked beyond the horizon) it simply comes back later.
+    ``resume``: see below.
     """
 
-    def __init__(self, host: str, wait: float, booking: Mapping[str, Any] | None = None) -> None:
-        what = "slot booked" if booking is not None else "fully booked"
-        super().__init__(Reason.HOST_BUSY, f"host {host}: {what}")
+    def __init__(self, host: str, wait: float, *, booked: bool, resume: str | None = None) -> None:
+        super().__init__(Reason.HOST_BUSY, f"host {host}: " + ("slot booked" if booked else "fully booked"))
         self.host = host
         self.wait = max(0.0, wait)
-        self.booking = dict(booking) if booking is not None else None
-
-    @property
-    def booked(self) -> bool:
-        return self.booking is not None
+        self.booked = booked
+        # A redirect hop that found its host busy: the retry resumes the chain at this URL
+        # with the booking (shared.polite_fetch), instead of asking the first host again.
+        self.resume = resume
 
 
 class PermanentError(PipelineError):

@@ -43,13 +43,13 @@ TASK_QUEUES: dict[str, str] = {
 
 
 class Booking(BaseModel):
-    """A request slot booked for ``host`` at ``at`` (epoch seconds, Redis clock) by the
-    previous try; ``url``: the redirect hop it was booked for (see shared.ratelimit.Booking)."""
+    """A request slot booked for ``host`` at ``at`` (epoch seconds) by the previous try."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     host: str = Field(max_length=300)
     at: float
+    # Booked for a redirect hop: the next try resumes the redirect chain at this URL.
     url: str | None = Field(None, max_length=4096)
 
 

@@ -8,9 +8,10 @@
 3. a disallowed URL raises ``PermanentError(DISALLOWED_BY_ROBOTS)``;
 4. a slot is taken from the shared per-host limit: the source's configured rate for the
    host if the crawler set one, else ``default_rate``; never faster than Crawl-delay;
-   when none is free, ``HostBusy(host, wait, booking)``: the runner delays the message to
-   the booked slot, carrying the booking - delayed, never dropped, never spinning. A booking is
-   spent only on a request to its own host (a redirect hop to another host books there);
+   when none is free, ``HostBusy(host, wait, booked=...)``: the runner delays the message to
+   the booked slot and the booking ``{host, at[, url]}`` travels with it - delayed, never
+   dropped, never spinning. A booking is spent only on a request to its own host (a
+   redirect hop to another host books there, and the retry resumes at that hop);
 5. 429/503 with Retry-After push the whole host back for every process.
 """
 
@@ -88,9 +89,9 @@ def _take_slot(
     if grant.go:
         return
     if grant.booking is not None:
-        raise HostBusy(host, grant.wait, grant.booking.to_message())
+        raise HostBusy(host, grant.wait, booked=True)
     # The queue for this host is longer than the horizon: come back nearer the turn.
-    raise HostBusy(host, max(1.0, -grant.wait - BOOKING_HORIZON_SECONDS / 2))
+    raise HostBusy(host, max(1.0, -grant.wait - BOOKING_HORIZON_SECONDS / 2), booked=False)
 
 
 def _pending(booking: Booking | PendingBooking | None) -> PendingBooking:
@@ -216,11 +217,10 @@ def polite_fetch(
                 r, keys, hop_host, interval_for(default_rate), crawl_delay(hop_robots, agent), pending=pending
             )
         except HostBusy as busy:
-            if busy.booking is None:
+            if not busy.booked:
                 raise
             # The retry resumes at this hop with the slot booked on its own host.
-            resumed = Booking(hop_host, float(busy.booking["at"]), hop_url)
-            raise HostBusy(hop_host, busy.wait, resumed.to_message()) from None
+            raise HostBusy(hop_host, busy.wait, booked=True, resume=hop_url) from None
 
     try:
         result = fetch(client, start, options, before_hop=before_hop, **fetch_kwargs)

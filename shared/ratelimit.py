@@ -76,7 +76,8 @@ local function go()
 end
 
 if booked >= 0 then
-  if now < booked then return {booked - now, booked} end
+  -- Not due yet (50 ms of slack: the message's time comes from the runner's clock).
+  if now < booked - 50000 then return {booked - now, booked} end
   if now >= earliest then return go() end
   -- Too close to a request actually made (this booking ran late): it is void; book afresh.
 end
@@ -131,9 +132,10 @@ class Booking:
 
     @classmethod
     def from_message(cls, raw: object) -> Booking | None:
-        """The booking a message carries, or None (absent or malformed: book afresh)."""
-        if hasattr(raw, "model_dump"):  # shared.messages.Booking
-            raw = raw.model_dump()
+        """The booking a message carries (``shared.messages.Booking`` or its dict), or None
+        (absent or malformed: book afresh)."""
+        if raw is not None and not isinstance(raw, dict):
+            raw = {name: getattr(raw, name, None) for name in ("host", "at", "url")}
         if not isinstance(raw, dict):
             return None
         host, at, resume = raw.get("host"), raw.get("at"), raw.get("url")

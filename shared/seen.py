@@ -2,7 +2,7 @@
 
 Each entry is ``<prefix>:seen:<24 hex chars>``, claimed with one atomic ``SET NX EX`` when a
 listing discovers the URL: whichever process writes first owns it. Its value records where
-the URL stands, ``<state>|<since>|<count>``:
+the URL stands: ``state``, ``since`` and ``count``, packed into one integer (``_value``):
 
 * ``q`` queued: claimed and sent; ``count`` = times offered again (lost or transient);
 * ``t`` failed for now (a 5xx, a timeout, a 403, a 404 in its first hours, a lost message):
@@ -52,6 +52,7 @@ class SeenPolicy:
     retry_max_seconds: float = 86400.0
     not_found_grace_seconds: float = 6 * 3600  # a 404 this soon after discovery is transient
     recrawl_ages: tuple[float, ...] = field(default=(3600.0, 6 * 3600.0, 24 * 3600.0))
+    recrawl_max_age_seconds: float = 7 * 86400.0  # older articles (archives) are not recrawled; 0: any
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SeenPolicy:
@@ -62,7 +63,15 @@ class SeenPolicy:
             retry_base_seconds=settings.seen_retry_base_seconds,
             not_found_grace_seconds=settings.seen_not_found_grace_seconds,
             recrawl_ages=tuple(sorted(settings.recrawl_ages_seconds)),
+            recrawl_max_age_seconds=settings.recrawl_max_age_days * 86400,
         )
+
+    def recrawls(self, published_at: float | None, now: float) -> bool:
+        """Whether an article published at ``published_at`` (epoch) is worth recrawling:
+        recent news is edited, an archive page is not."""
+        if self.recrawl_max_age_seconds <= 0 or published_at is None:
+            return True
+        return now - published_at <= self.recrawl_max_age_seconds
 
 
 # Reasons a later try may cure. Everything else that is not done is final.
@@ -117,20 +126,25 @@ def url_key_hash(url: str) -> str:
     return hashlib.blake2b(normalized.encode("utf-8"), digest_size=_HASH_BYTES).hexdigest()
 
 
+_STATES = "?qtdp"  # code 1..4 in the packed value
+
+
 def _value(state: str, since: float, count: int) -> str:
-    return f"{state}|{int(since)}|{count}"
+    # One integer (Redis stores it int-encoded, no string allocation): about 50 bytes per
+    # URL less than "state|since|count" text. ``count`` is capped at 99.
+    return str((int(since) * 100 + min(99, max(0, count))) * 10 + _STATES.index(state))
 
 
 def _parse(raw: str | None) -> tuple[str, float, int] | None:
     if raw is None:
         return None
-    parts = raw.split("|")
-    if len(parts) != 3:
-        return ("q", 0.0, 0)  # an entry from before outcomes were kept ("1")
     try:
-        return (parts[0], float(parts[1]), int(parts[2]))
+        packed = int(raw)
     except ValueError:
         return ("q", 0.0, 0)
+    code, rest = packed % 10, packed // 10
+    state = _STATES[code] if 1 <= code < len(_STATES) else "q"  # "1" (before outcomes): queued
+    return (state, float(rest // 100), rest % 100)
 
 
 def _member(source_id: str, url: str) -> str:

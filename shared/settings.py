@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     max_article_age_days: float = Field(
         0.0, description="Live crawl: skip links and child sitemaps dated older than this (0: off)."
     )
+    crawl_queue_max: int = Field(
+        5000, description="No new poll rounds while more listings than this wait on the crawl queue."
+    )
     sitemap_children_max: int = Field(50, description="Child sitemaps sent per index fetch, newest first.")
     sitemap_recheck_seconds: float = Field(
         86400.0, description="How often a child sitemap without <lastmod> is read again."
@@ -70,6 +73,9 @@ class Settings(BaseSettings):
     )
     seen_not_found_grace_seconds: float = Field(
         6 * 3600.0, description="A 404 this soon after discovery is tried again (not yet published)."
+    )
+    recrawl_max_age_days: float = Field(
+        7.0, description="Only articles published this recently are recrawled (0: any; archives are not)."
     )
     recrawl_ages_seconds: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [3600.0, 21600.0, 86400.0],

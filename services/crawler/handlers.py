@@ -32,7 +32,7 @@ from shared.deps import Deps
 from shared.errors import DeadLetter, Reason
 from shared.fetch import FetchResult
 from shared.logging import truncate
-from shared.messages import FetchListing, PollDue, PollSource, TaskName
+from shared.messages import FetchListing, PollDue, PollSource, Queue, TaskName
 from shared.polite_fetch import PendingBooking, get_robots, polite_fetch
 from shared.ratelimit import Booking, set_host_interval
 from shared.robots import Robots
@@ -46,13 +46,14 @@ log = structlog.get_logger(__name__)
 
 def poll_due(deps: Deps, message: PollDue) -> None:
     s = deps.settings
+    cache = _cache(deps)
     sources = _sources(deps)
     now = time.time()
-    cache = _cache(s)
-    if _synced.get(s.sources_file) != cache.generation:  # sources added or removed since
+    if sources and _synced.get(cache.path) != cache.generation:  # new or removed sources
         sync_due(deps.redis, deps.keys, sources, now)
-        _synced[s.sources_file] = cache.generation
-    # Hold each due source for one minimum interval; poll_source then sets the real due time.
+        _synced[cache.path] = cache.generation
+    # Only the due ones, from the sorted set (cost follows the number due, not of sources);
+    # each is held for one minimum interval, poll_source then sets the real due time.
     due = [
         sid
         for sid in claim_due_sources(deps.redis, deps.keys, now, s.poll_min_seconds, s.poll_due_max)
@@ -74,7 +75,9 @@ def poll_source(deps: Deps, message: PollSource) -> Outcome | None:
     if source is None:
         return None
     now = time.time()
-    if backpressured(deps):  # no round now (and no slow-down for it); look again next tick
+    # No round now (and no slow-down for it) while the next stages are full, or while the
+    # crawl queue itself is deep (a sitemap flood): look again next tick.
+    if backpressured(deps) or crawl_queue_depth(deps) > deps.settings.crawl_queue_max:
         deps.redis.zadd(deps.keys.sources_due, {source.id: now + deps.settings.poll_tick_seconds})
         return Outcome("poll_deferred", "deferred", Reason.BACKPRESSURE, {"source_id": source.id})
     bounds = _bounds(deps, source)
@@ -102,8 +105,8 @@ def fetch_listing(deps: Deps, message: FetchListing) -> Outcome | None:
     except ValueError as exc:
         raise DeadLetter(Reason.BAD_MESSAGE, f"unknown listing kind {message.kind!r}") from exc
     # The slot booked for this try, if any: spent once, by the first request to its host.
-    pending = PendingBooking(Booking.from_message(message.booking))
-    result = crawl(deps, source, message.url, kind, message.depth, pending)
+    booking = PendingBooking(Booking.from_message(message.booking))
+    result = crawl(deps, source, message.url, kind, message.depth, booking)
     if message.depth < MAX_SITEMAP_DEPTH:
         _send_listings(deps, source.id, result.children, depth=message.depth + 1)
     record_listing(deps.redis, deps.keys, result, message.url, message.kind)
@@ -116,13 +119,15 @@ def crawl(
     url: str,
     kind: ListingKind,
     depth: int,
-    booking: PendingBooking,
+    booking: PendingBooking | Booking | None,
     options: CrawlOptions | None = None,
 ) -> ListingResult:
     """One crawl step for ``url`` with this process's clients (tests call it directly,
     with their own ``options``)."""
     settings = deps.settings
     rate = source.rate_per_second or settings.host_rate_per_second
+    if not isinstance(booking, PendingBooking):  # one for the whole step: spent once
+        booking = PendingBooking(booking)
     return crawl_listing(
         r=deps.redis,
         keys=deps.keys,
@@ -150,7 +155,9 @@ def crawl_options(settings: Settings) -> CrawlOptions:
     )
 
 
-def fetch(deps: Deps, url: str, rate: float, booking: PendingBooking, **kw: Any) -> FetchResult:
+def fetch(
+    deps: Deps, url: str, rate: float, booking: PendingBooking | Booking | None, **kw: Any
+) -> FetchResult:
     s = deps.settings
     return polite_fetch(
         deps.http, deps.redis, deps.keys, url, deps.fetch_options,
@@ -158,7 +165,7 @@ def fetch(deps: Deps, url: str, rate: float, booking: PendingBooking, **kw: Any)
     )  # fmt: skip
 
 
-def robots(deps: Deps, url: str, rate: float, booking: PendingBooking) -> Robots:
+def robots(deps: Deps, url: str, rate: float, booking: PendingBooking | Booking | None) -> Robots:
     s = deps.settings
     return get_robots(
         deps.http, deps.redis, deps.keys, url, deps.fetch_options,
@@ -175,6 +182,11 @@ def backpressured(deps: Deps, *, index_only: bool = False) -> bool:
     return deps.dispatcher.backlog(TaskName.INDEX_DOCUMENT) > s.index_backlog_max
 
 
+def crawl_queue_depth(deps: Deps) -> int:
+    """Messages waiting on the crawl queue (listings and polls)."""
+    return int(deps.redis.llen(deps.keys.queue(Queue.CRAWL)))
+
+
 def _send_listings(deps: Deps, source_id: str, points: list[tuple[str, ListingKind]], depth: int) -> None:
     messages = [
         FetchListing(source_id=source_id, url=url, kind=str(kind), depth=depth).model_dump()
@@ -183,19 +195,22 @@ def _send_listings(deps: Deps, source_id: str, points: list[tuple[str, ListingKi
     deps.dispatcher.send_many(TaskName.FETCH_LISTING, messages)
 
 
-# Sources parsed once per process and again when the file changes; the generation each
-# file's sources last had when this process wrote them to the due set.
+# Sources parsed once per process and file version (SourcesCache), and the generation of
+# each file this process last wrote to the due set.
 _caches: dict[Path, SourcesCache] = {}
 _synced: dict[Path, int] = {}
 
 
-def _cache(settings: Settings) -> SourcesCache:
-    return _caches.setdefault(settings.sources_file, SourcesCache(settings.sources_file))
+def _cache(deps: Deps) -> SourcesCache:
+    path = deps.settings.sources_file
+    if path not in _caches:
+        _caches[path] = SourcesCache(path)
+    return _caches[path]
 
 
 def _sources(deps: Deps) -> dict[str, Source]:
     try:
-        return _cache(deps.settings).get()
+        return _cache(deps).get()
     except SourcesError as exc:
         log.error("sources_invalid", path=str(deps.settings.sources_file), error=truncate(exc))
         return {}

@@ -81,6 +81,7 @@ def process_url(deps: Deps, message: ProcessUrl) -> Outcome:
             "duplicate_of": doc.duplicate_of,
             "extraction_path": doc.extraction_path,
             "published_at_source": doc.published_at_source,
+            "published_at": doc.published_at.isoformat(),  # only recent articles are recrawled
             **_validators(fetched),
         },
     )
@@ -100,6 +101,10 @@ def settle_final(deps: Deps, kwargs: Mapping[str, Any], outcome: Outcome) -> Non
         return  # a message that failed its model: nothing to settle
     fields = outcome.fields
     detail = str(fields.get("detail") or fields.get("error") or "")
+    policy = SeenPolicy.from_settings(deps.settings)
+    now = time.time()
+    published = fields.get("published_at")
+    published_ts = datetime.fromisoformat(published).timestamp() if isinstance(published, str) else None
     settle(
         deps.redis,
         deps.keys,
@@ -107,9 +112,10 @@ def settle_final(deps: Deps, kwargs: Mapping[str, Any], outcome: Outcome) -> Non
         source_id,
         outcome.outcome,
         outcome.reason,
-        time.time(),
-        SeenPolicy.from_settings(deps.settings),
+        now,
+        policy,
         status=http_status(detail),
+        recrawl=policy.recrawls(published_ts, now),
         etag=fields.get("etag"),
         last_modified=fields.get("last_modified"),
     )

@@ -40,6 +40,7 @@ def settings(make_settings: Any, tmp_path: Path, fixture_site: Any) -> Settings:
         poll_min_seconds=3600.0,  # one poll round: only the recrawl can bring the edit
         host_rate_per_second=20.0,
         recrawl_ages_seconds=[8.0, 25.0],
+        recrawl_max_age_days=0.0,  # the fixture articles are from 2025
         bulk_flush_seconds=0.3,
         log_format="json",
     )

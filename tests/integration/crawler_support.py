@@ -21,7 +21,6 @@ from shared.celery_app import create_app
 from shared.deps import Deps
 from shared.errors import HostBusy
 from shared.keys import Keys
-from shared.polite_fetch import PendingBooking
 from shared.ratelimit import Booking
 from shared.runner import execute
 from shared.settings import Settings
@@ -122,33 +121,28 @@ class InProcessCrawler:
         self.deps = Deps.build(settings, create_app("test-crawler", settings))
         self.keys = self.deps.keys
         self.client = self.deps.http
-        self.crawl_options = handlers.crawl_options(settings)  # a test may change them
 
     def _patiently(self, call: Callable[[Any], Any]) -> Any:
         booking: Booking | None = None
         for _ in range(50):
             try:
                 return call(booking)
-            except HostBusy as exc:
-                booking = Booking.from_message(exc.booking)  # as the runner's delay would
+            except HostBusy as exc:  # as the runner's delay would
+                booking = Booking(exc.host, time.time() + exc.wait, exc.resume) if exc.booked else None
                 time.sleep(exc.wait)
         raise AssertionError("host slot never became free")
 
     def fetch(self, url: str, **kw: Any) -> Any:
         rate = self.settings.host_rate_per_second
-        return self._patiently(
-            lambda booking: handlers.fetch(self.deps, url, rate, PendingBooking(booking), **kw)
-        )
+        return self._patiently(lambda booking: handlers.fetch(self.deps, url, rate, booking, **kw))
 
     def robots(self, url: str) -> Any:
         rate = self.settings.host_rate_per_second
-        return self._patiently(lambda booking: handlers.robots(self.deps, url, rate, PendingBooking(booking)))
+        return self._patiently(lambda booking: handlers.robots(self.deps, url, rate, booking))
 
     def listing(self, source: Any, url: str, kind: str, depth: int = 0) -> Any:
         return self._patiently(
-            lambda booking: handlers.crawl(
-                self.deps, source, url, ListingKind(kind), depth, PendingBooking(booking), self.crawl_options
-            )
+            lambda booking: handlers.crawl(self.deps, source, url, ListingKind(kind), depth, booking)
         )
 
     def run(self, queue: str = "crawl", timeout: float = 60.0) -> list[str]:

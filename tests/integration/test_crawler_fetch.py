@@ -30,6 +30,11 @@ OPTIONS = FetchOptions(
 )
 
 
+def _booked(exc: HostBusy) -> Booking | None:
+    """The booking the runner's delay would carry to the retry."""
+    return Booking(exc.host, time.time() + exc.wait, exc.resume) if exc.booked else None
+
+
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
     with make_http_client(OPTIONS) as c:
@@ -108,10 +113,10 @@ def test_polite_fetch_waits_for_the_host_slot(
     kw = {"robots_ttl": 60.0, "default_rate": 2.0}
     with pytest.raises(HostBusy) as err:  # robots.txt took the slot
         polite_fetch(client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, **kw)
-    assert err.value.reason is Reason.HOST_BUSY
+    assert err.value.reason is Reason.HOST_BUSY and err.value.host == fixture_site.host
     assert 0 < err.value.wait <= 0.5
-    booking = Booking.from_message(err.value.booking)  # ... and booked the next one for its retry
-    assert booking is not None and booking.host == fixture_site.host
+    assert err.value.booked  # ... and booked the next one for this call's retry
+    booking = _booked(err.value)
     time.sleep(err.value.wait)
     again = polite_fetch(
         client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, booking=booking, **kw
@@ -152,15 +157,15 @@ def test_robots_5xx_means_wait_and_4xx_means_allowed(
             polite_fetch(client, redis_client, keys, article.url, OPTIONS, **kw)
     redis_client.delete(keys.robots(robots_origin(fixture_site.plain_base_url)))
     time.sleep(0.02)
-    polite_fetch_ok, booking = None, None
+    polite_fetch_ok, booked = None, None
     for _ in range(3):  # plain robots.txt is a 404: everything allowed
         try:
             polite_fetch_ok = polite_fetch(
-                client, redis_client, keys, article.url, OPTIONS, booking=booking, **kw
+                client, redis_client, keys, article.url, OPTIONS, booking=booked, **kw
             )
             break
         except HostBusy as exc:
-            booking = Booking.from_message(exc.booking)
+            booked = _booked(exc)
             time.sleep(exc.wait or 0.05)
     assert polite_fetch_ok is not None and polite_fetch_ok.status == 200
 
@@ -177,16 +182,11 @@ def test_crawl_delay_slows_the_host(
     ):
         polite_fetch(client, redis_client, keys, fixture_site.plain_articles[0].url, OPTIONS, **kw)
     # robots.txt took the first slot (before its Crawl-delay was known); the article's is booked.
-    assert isinstance(first.value, HostBusy) and first.value.booking is not None
+    assert first.value.booked
+    booking = _booked(first.value)
     time.sleep(first.value.wait)
     polite_fetch(
-        client,
-        redis_client,
-        keys,
-        fixture_site.plain_articles[0].url,
-        OPTIONS,
-        booking=Booking.from_message(first.value.booking),
-        **kw,
+        client, redis_client, keys, fixture_site.plain_articles[0].url, OPTIONS, booking=booking, **kw
     )
     with pytest.raises(HostBusy) as err:
         polite_fetch(client, redis_client, keys, fixture_site.plain_articles[1].url, OPTIONS, **kw)
@@ -206,7 +206,7 @@ def test_redirect_to_another_host_obeys_that_hosts_robots_and_limit(
         fixture_site.override("/go/elsewhere.html", 302, b"", hop),
         fixture_site.override("/robots.txt", 200, robots, server="plain"),
     ):
-        booking = None
+        booked = None
         for _ in range(5):
             try:
                 polite_fetch(
@@ -215,11 +215,11 @@ def test_redirect_to_another_host_obeys_that_hosts_robots_and_limit(
                     keys,
                     fixture_site.url("/go/elsewhere.html"),
                     OPTIONS,
-                    booking=booking,
+                    booking=booked,
                     **kw,
                 )
             except HostBusy as exc:  # a host slot (main, then plain robots.txt)
-                booking = Booking.from_message(exc.booking)
+                booked = _booked(exc)
                 time.sleep(exc.wait or 0.05)
                 continue
             except PermanentError as exc:
@@ -256,6 +256,6 @@ def polite_fetch_patiently(client: httpx.Client, r: Any, keys: Keys, url: str, *
         try:
             return polite_fetch(client, r, keys, url, OPTIONS, booking=booking, **kw)
         except HostBusy as exc:
-            booking = Booking.from_message(exc.booking)
-            time.sleep(exc.retry_after or 0.05)
+            booking = _booked(exc)
+            time.sleep(exc.wait or 0.05)
     raise AssertionError("host never free")

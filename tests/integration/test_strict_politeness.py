@@ -48,8 +48,8 @@ def _send(settings: Any, urls: list[str]) -> None:
 
 def _finished(redis_client: Any, keys: Keys) -> int:
     counters = read_counters(redis_client, keys)
-    final = (k for k in counters if k.startswith("extract:") and ":retry" not in k and ":wait" not in k)
-    return sum(counters[k] for k in final)
+    ends = ("extracted", "skipped", "dead_letter", "unchanged")  # not retry or wait
+    return sum(v for k, v in counters.items() if k.startswith("extract:") and k.split(":")[1] in ends)
 
 
 def _report(label: str, rate: float, times: list[float]) -> tuple[int, float]:

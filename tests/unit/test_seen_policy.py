@@ -46,3 +46,12 @@ def test_backoff_grows_and_is_capped() -> None:
 )
 def test_http_status_from_detail(detail: str, status: int | None) -> None:
     assert http_status(detail) == status
+
+
+def test_only_recent_articles_are_recrawled() -> None:
+    policy = SeenPolicy(recrawl_max_age_seconds=7 * 86400)
+    now = 1_800_000_000.0
+    assert policy.recrawls(now - 3600, now)
+    assert not policy.recrawls(now - 30 * 86400, now)  # an archive page
+    assert policy.recrawls(None, now)  # no date known: recrawl
+    assert SeenPolicy(recrawl_max_age_seconds=0).recrawls(now - 10**8, now)
