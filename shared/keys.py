@@ -37,6 +37,19 @@ class Keys:
         """Validators and content hash of one feed, sitemap or section page."""
         return f"{self.prefix}:listing:{url_hash}"
 
+    @property
+    def seen_due(self) -> str:
+        """Sorted set: ``source_id<TAB>url`` -> when it is due again (lease, retry, recrawl)."""
+        return f"{self.prefix}:seen:due"
+
+    def seen_validators(self, url_hash: str) -> str:
+        """Hash: ETag / Last-Modified of a done article, for its conditional recrawls."""
+        return f"{self.prefix}:seenv:{url_hash}"
+
+    def host_state(self, host: str) -> str:
+        """Hash: a host's booking frontier, recent request starts and Retry-After block."""
+        return f"{self.prefix}:host:{host}:state"
+
     def host_interval(self, host: str) -> str:
         """Seconds between requests to a host when a source configures its own rate."""
         return f"{self.prefix}:host:{host}:interval"
@@ -99,3 +112,19 @@ class Keys:
     def dead_letter_reason(self, reason: str) -> str:
         """Sorted set: the dead-letter ids of one reason -> last failure time."""
         return f"{self.prefix}:dlq:reason:{reason}"
+
+    # --- operations (ops) ---------------------------------------------------
+
+    def source_health(self, source_id: str) -> str:
+        """Hash: one source's outcome counts (``n:stage:outcome[:reason]``) and the epoch
+        seconds of its last outcome of each kind (``t:stage:outcome``); shared.source_health."""
+        return f"{self.prefix}:health:{source_id}"
+
+    def source_daily(self, source_id: str) -> str:
+        """Hash: UTC day (YYYY-MM-DD) -> articles of one source first indexed that day."""
+        return f"{self.prefix}:health:{source_id}:daily"
+
+    @property
+    def health_sources(self) -> str:
+        """Set of the source ids that have recorded an outcome."""
+        return f"{self.prefix}:health:sources"

@@ -31,6 +31,7 @@ class Findings:
 
     canonical_url: str
     title: str
+    language: str | None  # identified from the text (the page's markup is only a hint)
     published_at: datetime
     published_at_source: DateSource
     text_hash: str  # content_hash(extraction.text)
@@ -60,7 +61,7 @@ def build_document(page: Page, extraction: Extraction, findings: Findings) -> Ar
         title=findings.title,
         text=text,
         description=extraction.description,
-        language=extraction.language,
+        language=findings.language,
         authors=extraction.authors,
         site_name=extraction.site_name,
         image_url=extraction.image_url,

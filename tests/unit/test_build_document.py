@@ -51,6 +51,7 @@ def _findings(canonical: str, **fields: Any) -> Findings:
     values: dict[str, Any] = {
         "canonical_url": canonical,
         "title": "T",
+        "language": "ru",
         "published_at": datetime(2025, 10, 15, 9, tzinfo=UTC),
         "published_at_source": "page",
         "text_hash": content_hash("one two three"),
