@@ -26,7 +26,9 @@ soft time limit                comes back likewise, and its delivery still count
 any other exception            dead letter ``internal_error`` (a bug: replay after the fix)
 =============================  =========================================================
 
-Every handled end clears the delivery count. Delays go through ``shared.delay`` (never a
+A final outcome (done, skipped, dead letter; not a delay) also calls the stage's
+``on_final`` hook, e.g. to settle the URL's seen-set entry. Every handled end clears the
+delivery count. Delays go through ``shared.delay`` (never a
 Celery countdown), dead letters through ``shared.deadletters``, outcomes through
 ``shared.outcomes``. Whatever the handler sent on before a broker error is sent again on
 the next delivery: at least once, made idempotent by the stages themselves.
@@ -86,6 +88,11 @@ class Stage(Generic[M]):
     stage: str  # counter prefix and RetryPolicy name: "crawl" or "extract"
     noun: str  # event prefix: "listing" -> listing_retry, listing_dead_lettered, ...
     skipped: str = "skipped"  # outcome name of a PermanentError
+    # Called once a message has its final outcome (done, skipped or dead-lettered, never
+    # for a delay) with its kwargs and that Outcome (the handler's own, or the runner's with
+    # ``detail``/``error`` in its fields): e.g. the worker settles the URL's seen-set entry.
+    # Runs before the acknowledgement; a Redis error requeues the message.
+    on_final: Callable[[Deps, Mapping[str, Any], Outcome], None] | None = None
 
 
 class Verdict(StrEnum):
@@ -133,12 +140,9 @@ def _run(stage: Stage[Any], deps: Deps, kwargs: dict[str, Any], deliveries: int,
         except RetryableError as exc:
             _retry(stage, deps, tally, policy, message, exc)
         except PermanentError as exc:
-            tally.record(
-                f"{stage.noun}_{stage.skipped}",
-                outcome=stage.skipped,
-                reason=exc.reason,
-                detail=truncate(exc.detail, 300),
-            )
+            detail = {"detail": truncate(exc.detail, 300)}
+            skipped = Outcome(f"{stage.noun}_{stage.skipped}", stage.skipped, exc.reason, detail)
+            _final(stage, deps, tally, kwargs, skipped)
         except DeadLetter as exc:
             _dead_letter(stage, deps, tally, _dump(message), exc.reason, exc, attempts=message.attempt + 1)
         except (*BROKER_ERRORS, SoftTimeLimitExceeded):
@@ -149,8 +153,7 @@ def _run(stage: Stage[Any], deps: Deps, kwargs: dict[str, Any], deliveries: int,
                 stage, deps, tally, _dump(message), Reason.INTERNAL_ERROR, exc, attempts=message.attempt + 1
             )
         else:
-            if outcome is not None:
-                tally.record(outcome.event, outcome=outcome.outcome, reason=outcome.reason, **outcome.fields)
+            _final(stage, deps, tally, kwargs, outcome)
 
 
 def _wait(
@@ -211,14 +214,19 @@ def _dead_letter(
     entry = deps.dead_letters.add(
         task=stage.task, kwargs=kwargs, reason=reason, error=error, attempts=attempts
     )
-    tally.record(
-        f"{stage.noun}_dead_lettered",
-        outcome="dead_letter",
-        reason=reason,
-        dead_letter=entry,
-        attempts=attempts,
-        error=truncate(error, 300),
-    )
+    fields = {"dead_letter": entry, "attempts": attempts, "error": truncate(error, 300)}
+    _final(stage, deps, tally, kwargs, Outcome(f"{stage.noun}_dead_lettered", "dead_letter", reason, fields))
+
+
+def _final(
+    stage: Stage[Any], deps: Deps, tally: OutcomeTally, kwargs: Mapping[str, Any], outcome: Outcome | None
+) -> None:
+    """A final outcome: the stage's hook, then its log event and counter (a handler that
+    returned None recorded its own outcomes)."""
+    if stage.on_final is not None:
+        stage.on_final(deps, kwargs, outcome or Outcome(f"{stage.noun}_done", "done"))
+    if outcome is not None:
+        tally.record(outcome.event, outcome=outcome.outcome, reason=outcome.reason, **outcome.fields)
 
 
 def _dump(message: BaseModel) -> dict[str, Any]:

@@ -84,7 +84,10 @@ class Settings(BaseSettings):
 
     # --- fetching (crawler and worker) --------------------------------------
     user_agent: str = Field("newsflow/0.1", description="Product token sent with every request.")
-    contact_url: str = Field("https://github.com/newsflow/newsflow", description="Appended to the UA.")
+    contact_url: str = Field(
+        "",
+        description="URL or mailto: for site owners, appended to the UA; required to crawl the public web.",
+    )
     fetch_connect_timeout: float = Field(5.0, description="Seconds to connect.")
     fetch_read_timeout: float = Field(10.0, description="Seconds between bytes.")
     fetch_total_timeout: float = Field(30.0, description="Seconds for one whole fetch.")
@@ -147,6 +150,10 @@ class Settings(BaseSettings):
     )
     dead_letters_max: int = Field(10_000, description="Dead letters kept; the oldest are dropped beyond.")
     dead_letters_max_age_days: float = Field(30.0, description="Dead letters older than this are dropped.")
+    task_sent_events: bool = Field(
+        True,
+        description="A task-sent event per message for Flower (about doubles a producer's publish cost).",
+    )
 
     # --- operations (ops helper) ----------------------------------------------
     broker_url: str | None = Field(
@@ -195,7 +202,7 @@ class Settings(BaseSettings):
 
     @property
     def user_agent_header(self) -> str:
-        return f"{self.user_agent} (+{self.contact_url})"
+        return f"{self.user_agent} (+{self.contact_url})" if self.contact_url else self.user_agent
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,10 @@ import json
 import os
 import signal
 import time
+from collections.abc import Mapping
+from typing import Any
 
+import redis
 from celery import Celery
 from pydantic import BaseModel, ConfigDict
 
@@ -30,7 +33,7 @@ class Probe(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     n: int = 0
-    mode: str = "ok"  # ok | busy | retry | skip | crash | die | hang
+    mode: str = "ok"  # ok | broker_blip | busy | retry | skip | crash | die | hang
     seconds: float = 0.0  # how long the work takes
     attempt: int = 0
     waits: int = 0
@@ -47,8 +50,10 @@ def handle(deps: Deps, message: Probe) -> Outcome:
     if message.mode == "hang":  # deaf to the soft time limit: only the hard one stops it
         signal.signal(signal.SIGUSR1, signal.SIG_IGN)
         time.sleep(3600)
+    if message.mode == "broker_blip" and deps.redis.incr(f"{deps.keys.prefix}:probe:blips") == 1:
+        raise redis.ConnectionError("the broker went away mid-task")  # as redis-py raises it
     if message.mode == "busy":
-        raise HostBusy("busy.example", 1.5, booked=True)
+        raise HostBusy("busy.example", 1.5, {"host": "busy.example", "at": time.time() + 1.5})
     if message.mode == "retry":
         raise RetryableError(Reason.TIMEOUT, "told to fail")
     if message.mode == "skip":
@@ -60,7 +65,16 @@ def handle(deps: Deps, message: Probe) -> Outcome:
     return Outcome("probe_received", "received", fields={"n": message.n})
 
 
-STAGE = Stage(TASK, Probe, handle, "extract", "probe")
+def finals_key(deps: Deps) -> str:
+    return f"{deps.keys.prefix}:probe:finals"
+
+
+def record_final(deps: Deps, kwargs: Mapping[str, Any], outcome: Outcome) -> None:
+    row = [kwargs.get("mode", "ok"), outcome.outcome, outcome.reason, sorted(outcome.fields)]
+    deps.redis.rpush(finals_key(deps), json.dumps(row))
+
+
+STAGE = Stage(TASK, Probe, handle, "extract", "probe", on_final=record_final)
 
 
 def make_app(settings: Settings) -> Celery:

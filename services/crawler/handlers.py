@@ -59,7 +59,13 @@ def poll_due(deps: Deps, message: PollDue) -> None:
         for sid in claim_due_sources(deps.redis, deps.keys, now, s.poll_min_seconds, s.poll_due_max)
         if sid in sources
     ]
-    deps.dispatcher.send_many(TaskName.POLL_SOURCE, [PollSource(source_id=sid).model_dump() for sid in due])
+    if due:
+        try:
+            messages = [PollSource(source_id=sid).model_dump() for sid in due]
+            deps.dispatcher.send_many(TaskName.POLL_SOURCE, messages)
+        except Exception:  # not sent: release the claims, so the retried tick claims them again
+            deps.redis.zadd(deps.keys.sources_due, dict.fromkeys(due, now))
+            raise
     # Lost, failed-for-now and recrawl-due URLs from the seen-set.
     reoffer_due(deps.redis, deps.keys, deps.dispatcher, now, s.reoffer_max_per_tick, crawl_options(s))
 
@@ -114,8 +120,10 @@ def crawl(
     kind: ListingKind,
     depth: int,
     booking: PendingBooking | Booking | None,
+    options: CrawlOptions | None = None,
 ) -> ListingResult:
-    """One crawl step for ``url`` with this process's clients (tests call it directly)."""
+    """One crawl step for ``url`` with this process's clients (tests call it directly,
+    with their own ``options``)."""
     settings = deps.settings
     rate = source.rate_per_second or settings.host_rate_per_second
     if not isinstance(booking, PendingBooking):  # one for the whole step: spent once
@@ -129,7 +137,7 @@ def crawl(
         source=source,
         url=url,
         kind=kind,
-        options=crawl_options(settings),
+        options=options or crawl_options(settings),
         depth=depth,
     )
 

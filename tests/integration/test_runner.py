@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,3 +99,16 @@ def test_redis_down_means_the_message_comes_back(make_settings: Any) -> None:
         assert _run(d, n=1) is Verdict.REQUEUE
     finally:
         d.close()
+
+
+def test_every_final_outcome_calls_the_stage_hook_and_delays_do_not(deps: Deps) -> None:
+    for mode in ("ok", "retry", "busy", "skip", "crash"):
+        _run(deps, mode=mode)
+    _run(deps, mode="retry", attempt=2)
+    finals = [json.loads(raw) for raw in deps.redis.lrange(probe_tasks.finals_key(deps), 0, -1)]
+    assert finals == [
+        ["ok", "received", None, ["n"]],
+        ["skip", "skipped", "not_article", ["detail"]],
+        ["crash", "dead_letter", "internal_error", ["attempts", "dead_letter", "error"]],
+        ["retry", "dead_letter", "retries_exhausted", ["attempts", "dead_letter", "error"]],
+    ]
