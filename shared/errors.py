@@ -27,6 +27,7 @@ class Reason(StrEnum):
     BAD_SCHEME = "bad_scheme"
     PRIVATE_ADDRESS = "private_address"
     DISALLOWED_BY_ROBOTS = "disallowed_by_robots"
+    NOINDEX = "noindex"  # meta robots or X-Robots-Tag asks not to index the page
     # fetching
     TIMEOUT = "timeout"
     CONNECTION_ERROR = "connection_error"
@@ -86,13 +87,17 @@ class HostBusy(PipelineError):
     ``booked``: a slot ``wait`` seconds ahead is booked for this message, so its next try
     must run then and spend that booking (``booking_host``) instead of booking another.
     Without a booking (the host is booked beyond the horizon) it simply comes back later.
+    ``resume``: see below.
     """
 
-    def __init__(self, host: str, wait: float, *, booked: bool) -> None:
+    def __init__(self, host: str, wait: float, *, booked: bool, resume: str | None = None) -> None:
         super().__init__(Reason.HOST_BUSY, f"host {host}: " + ("slot booked" if booked else "fully booked"))
         self.host = host
         self.wait = max(0.0, wait)
         self.booked = booked
+        # A redirect hop that found its host busy: the retry resumes the chain at this URL
+        # with the booking (shared.polite_fetch), instead of asking the first host again.
+        self.resume = resume
 
 
 class PermanentError(PipelineError):

@@ -62,6 +62,9 @@ class FetchOptions:
     max_body_bytes: int = 5_000_000
     max_redirects: int = 5
     allowed_private_hosts: tuple[str, ...] = ()
+    # Keep the first max_body_bytes of a larger body instead of refusing it (robots.txt:
+    # RFC 9309 says parse at least the first 500 KiB).
+    truncate_body: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchOptions:
@@ -276,7 +279,8 @@ def _read_body(response: httpx.Response, options: FetchOptions, deadline: float)
     encoding = response.headers.get("content-encoding", "identity").lower().strip()
     declared = response.headers.get("content-length")
     if (
-        encoding in ("", "identity")
+        not options.truncate_body
+        and encoding in ("", "identity")
         and declared
         and declared.isdigit()
         and int(declared) > options.max_body_bytes
@@ -297,7 +301,7 @@ def _read_body(response: httpx.Response, options: FetchOptions, deadline: float)
         if time.monotonic() > deadline:
             raise RetryableError(Reason.TIMEOUT, "total timeout while reading body")
         raw_total += len(chunk)
-        if raw_total > limit:
+        if raw_total > limit and not options.truncate_body:
             raise PermanentError(Reason.OVERSIZED, f"more than {limit} bytes on the wire")
         if decoder is None:
             out += chunk
@@ -305,17 +309,21 @@ def _read_body(response: httpx.Response, options: FetchOptions, deadline: float)
             try:
                 # max_length bounds the output of this call; the rest stays in the decoder.
                 out += decoder.decompress(chunk, limit + 1 - len(out))
-                if decoder.unconsumed_tail:
+                if decoder.unconsumed_tail and not options.truncate_body:
                     raise PermanentError(Reason.OVERSIZED, f"decompresses past {limit} bytes")
             except zlib.error as exc:
                 raise PermanentError(Reason.BAD_ENCODING, f"corrupt {encoding}: {exc}") from exc
-        if len(out) > limit:
+        if len(out) > limit or (options.truncate_body and raw_total > limit):
+            if options.truncate_body:
+                return bytes(out[:limit])
             raise PermanentError(Reason.OVERSIZED, f"more than {limit} bytes decoded")
     if decoder is not None:
         try:
             out += decoder.flush()
         except zlib.error as exc:
             raise PermanentError(Reason.BAD_ENCODING, f"corrupt {encoding}: {exc}") from exc
+        if len(out) > limit and options.truncate_body:
+            return bytes(out[:limit])
         if len(out) > limit:
             raise PermanentError(Reason.OVERSIZED, f"more than {limit} bytes decoded")
     return bytes(out)

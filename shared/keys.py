@@ -37,6 +37,19 @@ class Keys:
         """Validators and content hash of one feed, sitemap or section page."""
         return f"{self.prefix}:listing:{url_hash}"
 
+    @property
+    def seen_due(self) -> str:
+        """Sorted set: ``source_id<TAB>url`` -> when it is due again (lease, retry, recrawl)."""
+        return f"{self.prefix}:seen:due"
+
+    def seen_validators(self, url_hash: str) -> str:
+        """Hash: ETag / Last-Modified of a done article, for its conditional recrawls."""
+        return f"{self.prefix}:seenv:{url_hash}"
+
+    def host_state(self, host: str) -> str:
+        """Hash: a host's booking frontier, recent request starts and Retry-After block."""
+        return f"{self.prefix}:host:{host}:state"
+
     def host_interval(self, host: str) -> str:
         """Seconds between requests to a host when a source configures its own rate."""
         return f"{self.prefix}:host:{host}:interval"

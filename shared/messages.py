@@ -49,6 +49,8 @@ class Booking(BaseModel):
 
     host: str = Field(max_length=300)
     at: float
+    # Booked for a redirect hop: the next try resumes the redirect chain at this URL.
+    url: str | None = Field(None, max_length=4096)
 
 
 class _Message(BaseModel):
@@ -81,6 +83,9 @@ class ProcessUrl(_Message):
     discovered_at: datetime
     feed_published_at: datetime | None = None
     feed_title: str | None = Field(None, max_length=1000)
+    # A recrawl's validators from the last fetch: the worker's GET is conditional (304: unchanged).
+    etag: str | None = Field(None, max_length=1000)
+    last_modified: str | None = Field(None, max_length=200)
 
 
 class RetagDocument(_Message):

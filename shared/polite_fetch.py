@@ -1,4 +1,4 @@
-"""Polite fetching: robots.txt (cached per host in Redis) + the shared per-host rate limit.
+"""Polite fetching: robots.txt (cached per origin in Redis) + the shared per-host rate limit.
 
 ``polite_fetch`` is what the crawler and the worker call for every request:
 
@@ -9,15 +9,17 @@
 4. a slot is taken from the shared per-host limit: the source's configured rate for the
    host if the crawler set one, else ``default_rate``; never faster than Crawl-delay;
    when none is free, ``HostBusy(host, wait, booked=...)``: the runner delays the message to
-   the booked slot - delayed, never dropped, never spinning;
+   the booked slot and the booking ``{host, at[, url]}`` travels with it - delayed, never
+   dropped, never spinning. A booking is spent only on a request to its own host (a
+   redirect hop to another host books there, and the retry resumes at that hop);
 5. 429/503 with Retry-After push the whole host back for every process.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,9 +28,9 @@ import redis
 from shared.errors import HostBusy, PermanentError, Reason, RetryableError
 from shared.fetch import FetchOptions, FetchResult, check_host, fetch
 from shared.keys import Keys
-from shared.ratelimit import BOOKING_HORIZON_SECONDS, acquire_slot, interval_for, push_back
-from shared.robots import MAX_ROBOTS_BYTES, Robots, crawl_delay, is_allowed, parse_robots
-from shared.urls import url_host, url_origin
+from shared.ratelimit import BOOKING_HORIZON_SECONDS, Booking, acquire_slot, interval_for, push_back
+from shared.robots import MAX_ROBOTS_BYTES, Robots, crawl_delay, is_allowed, page_noindex, parse_robots
+from shared.urls import robots_origin, url_host, url_origin
 
 ROBOTS_UNREACHABLE_SECONDS = 120.0  # how long a 5xx/unreachable robots.txt blocks a host
 
@@ -38,18 +40,39 @@ def agent_token(options: FetchOptions) -> str:
     return options.user_agent.split("/", 1)[0].split(" ", 1)[0].lower()
 
 
-@dataclass
-class Booking:
-    """A request slot for ``host`` that an earlier try booked (``HostBusy.booked``) and whose
-    time has now come: it serves this try's next request to that host, once."""
+def ensure_indexable(result: FetchResult, options: FetchOptions) -> None:
+    """``PermanentError(NOINDEX)`` when a fetched page asks not to be indexed (meta robots or
+    ``X-Robots-Tag``, for every crawler or for ours). For article pages only: a listing
+    marked noindex is still read for its links."""
+    if page_noindex(result.content, result.headers.get("x-robots-tag"), agent_token(options)):
+        raise PermanentError(Reason.NOINDEX, result.final_url[:300])
 
-    host: str | None = None
 
-    def use(self, host: str) -> bool:
-        if self.host is None or self.host != host:
-            return False
-        self.host = None
-        return True
+class PendingBooking:
+    """The booking this try carries: spent on the first request to its own host, once.
+
+    Share one between the calls of a try (robots.txt, listing, page) so only one spends it.
+    (Spending it twice would not break politeness, the Lua script refuses the second, but
+    would cost a wait.)
+    """
+
+    def __init__(self, booking: Booking | None) -> None:
+        self._booking = booking
+        self._resume = booking.resume if booking is not None else None
+
+    def take_resume(self) -> str | None:
+        """The redirect hop the booking was made for (its retry starts there), once."""
+        resume, self._resume = self._resume, None
+        if resume is None or self._booking is None or url_host(resume) != self._booking.host:
+            return None
+        return resume
+
+    def take(self, host: str) -> Booking | None:
+        booking = self._booking
+        if booking is None or booking.host != host:
+            return None
+        self._booking = None
+        return booking
 
 
 def _take_slot(
@@ -59,15 +82,20 @@ def _take_slot(
     interval: float,
     floor: float | None = None,
     *,
-    booking: Booking | None = None,
+    pending: PendingBooking | None = None,
 ) -> None:
-    if booking is not None and booking.use(host):
+    booking = pending.take(host) if pending is not None else None
+    grant = acquire_slot(r, keys, host, interval, floor_seconds=floor or 0.0, booking=booking)
+    if grant.go:
         return
-    wait = acquire_slot(r, keys, host, interval, floor_seconds=floor or 0.0)
-    if wait > 0:
-        raise HostBusy(host, wait, booked=True)
-    if wait < 0:  # the queue for this host is longer than the horizon: come back nearer the turn
-        raise HostBusy(host, max(1.0, -wait - BOOKING_HORIZON_SECONDS / 2), booked=False)
+    if grant.booking is not None:
+        raise HostBusy(host, grant.wait, booked=True)
+    # The queue for this host is longer than the horizon: come back nearer the turn.
+    raise HostBusy(host, max(1.0, -grant.wait - BOOKING_HORIZON_SECONDS / 2), booked=False)
+
+
+def _pending(booking: Booking | PendingBooking | None) -> PendingBooking:
+    return booking if isinstance(booking, PendingBooking) else PendingBooking(booking)
 
 
 def _pushing_back(r: redis.Redis, keys: Keys, host: str, exc: RetryableError) -> None:
@@ -84,11 +112,13 @@ def get_robots(
     *,
     robots_ttl: float,
     default_rate: float,
-    booking: Booking | None = None,
+    booking: Booking | PendingBooking | None = None,
 ) -> Robots:
-    """The host's robots rules from the Redis cache, fetching robots.txt when missing."""
+    """The rules for ``url``'s origin (scheme, host, port: one robots.txt each, RFC 9309)
+    from the Redis cache, fetching robots.txt when missing (taking a slot of the host's
+    rate limit). A file larger than 500 KiB is cut there and its start parsed."""
     host = url_host(url)
-    key = keys.robots(host)
+    key = keys.robots(robots_origin(url))
     cached = r.get(key)
     if cached is not None:
         entry = json.loads(cached)
@@ -96,11 +126,9 @@ def get_robots(
             ttl = r.ttl(key)
             wait = float(ttl) if isinstance(ttl, int) and ttl > 0 else ROBOTS_UNREACHABLE_SECONDS
             raise RetryableError(Reason.HTTP_5XX, f"robots.txt of {host} unreachable", retry_after=wait)
-        return parse_robots(entry.get("text", ""))
-    _take_slot(r, keys, host, interval_for(default_rate), booking=booking)
-    robots_options = dataclasses.replace(
-        options, max_body_bytes=min(options.max_body_bytes, MAX_ROBOTS_BYTES)
-    )
+        return _parse_robots(entry.get("text", ""))
+    _take_slot(r, keys, host, interval_for(default_rate), pending=_pending(booking))
+    robots_options = dataclasses.replace(options, max_body_bytes=MAX_ROBOTS_BYTES, truncate_body=True)
     status, text = "ok", ""
     try:
         result = fetch(
@@ -110,18 +138,25 @@ def get_robots(
             accept="text/plain,*/*;q=0.5",
             content_types=None,
         )
-        text = result.content.decode(result.charset or "utf-8", errors="replace")
+        content = result.content
+        if len(content) >= MAX_ROBOTS_BYTES:  # cut at the limit: drop the partial last line
+            content = content[: content.rfind(b"\n") + 1]
+        text = content.decode(result.charset or "utf-8", errors="replace")
     except PermanentError as exc:
         if exc.reason in (Reason.PRIVATE_ADDRESS, Reason.BAD_SCHEME, Reason.BAD_URL):
             raise
-        status = "allow_all"  # 4xx, oversized, odd redirects: no usable rules means allowed
+        status = "allow_all"  # 4xx, odd redirects: no usable rules means allowed
     except RetryableError as exc:
         _pushing_back(r, keys, host, exc)
         wait = max(exc.retry_after or 0.0, ROBOTS_UNREACHABLE_SECONDS)
         r.set(key, json.dumps({"status": "unreachable"}), ex=int(wait))
         raise RetryableError(exc.reason, f"robots.txt of {host}: {exc.detail}", retry_after=wait) from exc
     r.set(key, json.dumps({"status": status, "text": text}), ex=max(1, int(robots_ttl)))
-    return parse_robots(text)
+    return _parse_robots(text)
+
+
+# Parsed rules per process, by text: a 500 KiB file is parsed once, not on every fetch.
+_parse_robots = functools.lru_cache(maxsize=256)(parse_robots)
 
 
 def polite_fetch(
@@ -133,23 +168,28 @@ def polite_fetch(
     *,
     robots_ttl: float,
     default_rate: float,
-    booking: Booking | None = None,
+    booking: Booking | PendingBooking | None = None,
     **fetch_kwargs: Any,
 ) -> FetchResult:
     """``fetch`` behind robots.txt and the shared per-host rate limit (see module docstring).
 
     ``booking``: the slot an earlier try booked, when this call is its retry scheduled for
-    that slot; the first request made here (robots.txt or the page) uses it.
+    that slot; the first request made here to the booking's host (robots.txt, the page, or a
+    redirect hop to that host) spends it. A booking for another host is never spent here.
     """
     check_host(url, options)
-    host = url_host(url)
+    pending = _pending(booking)
+    start = pending.take_resume() or url  # the retry of a redirect hop that waited for its host
+    if start != url:
+        check_host(start, options)
+    host = url_host(start)
     robots = get_robots(
-        client, r, keys, url, options, robots_ttl=robots_ttl, default_rate=default_rate, booking=booking
+        client, r, keys, start, options, robots_ttl=robots_ttl, default_rate=default_rate, booking=pending
     )
     agent = agent_token(options)
-    if not is_allowed(robots, agent, url):
-        raise PermanentError(Reason.DISALLOWED_BY_ROBOTS, url[:300])
-    _take_slot(r, keys, host, interval_for(default_rate), crawl_delay(robots, agent), booking=booking)
+    if not is_allowed(robots, agent, start):
+        raise PermanentError(Reason.DISALLOWED_BY_ROBOTS, start[:300])
+    _take_slot(r, keys, host, interval_for(default_rate), crawl_delay(robots, agent), pending=pending)
 
     requested = [host]  # the host of the last request: a 429 pushes back that one
 
@@ -158,19 +198,33 @@ def polite_fetch(
         # rate limit apply too. (Same-host hops ride on the slot already taken.)
         hop_host = url_host(hop_url)
         requested.append(hop_host)
-        if hop_host == host:
+        if hop_host == requested[-2]:
             return
-        hop_robots = get_robots(
-            client, r, keys, hop_url, options, robots_ttl=robots_ttl, default_rate=default_rate
-        )
-        if not is_allowed(hop_robots, agent, hop_url):
-            raise PermanentError(Reason.DISALLOWED_BY_ROBOTS, hop_url[:300])
-        _take_slot(
-            r, keys, hop_host, interval_for(default_rate), crawl_delay(hop_robots, agent), booking=booking
-        )
+        try:
+            hop_robots = get_robots(
+                client,
+                r,
+                keys,
+                hop_url,
+                options,
+                robots_ttl=robots_ttl,
+                default_rate=default_rate,
+                booking=pending,
+            )
+            if not is_allowed(hop_robots, agent, hop_url):
+                raise PermanentError(Reason.DISALLOWED_BY_ROBOTS, hop_url[:300])
+            _take_slot(
+                r, keys, hop_host, interval_for(default_rate), crawl_delay(hop_robots, agent), pending=pending
+            )
+        except HostBusy as busy:
+            if not busy.booked:
+                raise
+            # The retry resumes at this hop with the slot booked on its own host.
+            raise HostBusy(hop_host, busy.wait, booked=True, resume=hop_url) from None
 
     try:
-        return fetch(client, url, options, before_hop=before_hop, **fetch_kwargs)
+        result = fetch(client, start, options, before_hop=before_hop, **fetch_kwargs)
+        return result if start == url else dataclasses.replace(result, url=url)
     except RetryableError as exc:
         _pushing_back(r, keys, requested[-1], exc)
         raise

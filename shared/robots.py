@@ -1,10 +1,17 @@
 """robots.txt (RFC 9309) as pure functions: parse, pick our group, match a path.
 
 * Groups: consecutive ``User-agent`` lines share the rules that follow. Our group is the
-  one naming our product token (case-insensitive), else ``*``, else everything is allowed.
+  one naming our product token, compared case-insensitively as a whole token (the leading
+  run of letters, ``_`` and ``-`` of the line: ``newsflow/1.0`` names ``newsflow``, but
+  ``newsflowbot`` or ``news`` do not), else ``*``, else everything is allowed.
+* Only the first :data:`MAX_ROBOTS_BYTES` (500 KiB) are parsed; a larger file is cut there,
+  not ignored (RFC 9309 section 2.5).
 * Matching: the longest matching pattern wins; on a tie ``Allow`` wins. ``*`` matches any
   run of characters and a trailing ``$`` anchors the end.
 * ``Crawl-delay`` (not in the RFC, widely used) and ``Sitemap`` lines are kept too.
+* ``noindex`` in a page's meta robots tag (``name="robots"`` or our token) or in its
+  ``X-Robots-Tag`` header (bare, or prefixed with our token) means the page is not indexed
+  (:func:`page_noindex`); links on it may still be followed.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
-MAX_ROBOTS_BYTES = 500_000  # RFC 9309: parse at least 500 KiB
+MAX_ROBOTS_BYTES = 500 * 1024  # RFC 9309: parse at least the first 500 KiB
 MAX_CRAWL_DELAY = 60.0
 
 
@@ -57,7 +64,7 @@ def parse_robots(text: str) -> Robots:
             if in_rules:
                 close()
                 agents, rules, delay, in_rules = [], [], None, False
-            agents.append(value.lower())
+            agents.append(_product_token(value))
         elif key in ("allow", "disallow"):
             in_rules = True
             if agents and (value or key == "allow"):
@@ -72,6 +79,19 @@ def parse_robots(text: str) -> Robots:
     return Robots(tuple(groups), tuple(sitemaps))
 
 
+_TOKEN = re.compile(r"[a-z_-]+")
+
+
+def _product_token(value: str) -> str:
+    """The product token a User-agent line names: ``*``, or its leading run of letters,
+    ``_`` and ``-``, lower-cased (``Googlebot/2.1`` -> ``googlebot``)."""
+    value = value.strip().lower()
+    if value.startswith("*"):
+        return "*"
+    match = _TOKEN.match(value)
+    return match.group(0) if match else ""
+
+
 def _normalise_pattern(pattern: str) -> str:
     # Compare percent-encoded forms on both sides (RFC 9309 section 2.2.2).
     return quote(unquote(pattern), safe="/*$?=&;:@+,!~'()%")
@@ -82,7 +102,7 @@ def _group_for(robots: Robots, agent: str) -> Group | None:
     star: list[Group] = []
     mine: list[Group] = []
     for g in robots.groups:
-        if any(a != "*" and a in agent for a in g.agents):
+        if any(a != "*" and a == agent for a in g.agents):
             mine.append(g)
         elif "*" in g.agents:
             star.append(g)
@@ -122,3 +142,49 @@ def is_allowed(robots: Robots, agent: str, url: str) -> bool:
 def crawl_delay(robots: Robots, agent: str) -> float | None:
     group = _group_for(robots, agent)
     return group.crawl_delay if group else None
+
+
+# Meta tags sit in the head: scanning the first bytes is enough and bounds the cost.
+_HEAD_BYTES = 64 * 1024
+_META = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(rb"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def _directives_say_noindex(directives: str) -> bool:
+    words = {w.strip().lower() for w in directives.split(",")}
+    return "noindex" in words or "none" in words
+
+
+def _header_noindex(value: str, agent: str) -> bool:
+    # "noindex", "noindex, nofollow", "newsflow: noindex", "otherbot: noindex" (not ours).
+    # Several headers arrive joined with ", "; an agent prefix applies to what follows it.
+    target: str | None = None
+    for part in value.split(","):
+        part = part.strip()
+        head, sep, rest = part.partition(":")
+        if (
+            sep
+            and _TOKEN.fullmatch(head.strip().lower())
+            and head.strip().lower() not in ("unavailable_after",)
+        ):
+            target, part = head.strip().lower(), rest
+        if (target is None or target == agent) and _directives_say_noindex(part):
+            return True
+    return False
+
+
+def page_noindex(body: bytes, x_robots_tag: str | None, agent: str) -> bool:
+    """True if the page asks not to be indexed, by meta robots or ``X-Robots-Tag``."""
+    agent = agent.lower()
+    if x_robots_tag and _header_noindex(x_robots_tag, agent):
+        return True
+    for tag in _META.findall(body[:_HEAD_BYTES]):
+        attrs = {
+            m.group(1).lower(): (m.group(2) or m.group(3) or m.group(4) or b"") for m in _ATTR.finditer(tag)
+        }
+        name = attrs.get(b"name", b"").decode("latin-1").strip().lower()
+        if name in ("robots", agent) and _directives_say_noindex(
+            attrs.get(b"content", b"").decode("latin-1")
+        ):
+            return True
+    return False

@@ -164,7 +164,7 @@ def _wait(
             stage, deps, tally, _dump(message), Reason.RETRIES_EXHAUSTED, exc, attempts=message.attempt + 1
         )
         return
-    booking = Booking(host=exc.host, at=time.time() + exc.wait) if exc.booked else None
+    booking = Booking(host=exc.host, at=time.time() + exc.wait, url=exc.resume) if exc.booked else None
     again = message.model_copy(update={"waits": message.waits + 1, "booking": booking})
     deps.delay.schedule_in(stage.task, _dump(again), exc.wait)
     tally.record(

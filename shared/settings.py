@@ -49,6 +49,36 @@ class Settings(BaseSettings):
         5000, description="Most article links taken from one feed, sitemap or section page."
     )
 
+    # --- crawler: scale, sitemaps, seen outcomes, recrawl (issue 12) ------------
+    poll_due_max: int = Field(2000, description="Most sources one poll_due tick sends (earliest due first).")
+    max_article_age_days: float = Field(
+        0.0, description="Live crawl: skip links and child sitemaps dated older than this (0: off)."
+    )
+    sitemap_children_max: int = Field(50, description="Child sitemaps sent per index fetch, newest first.")
+    sitemap_recheck_seconds: float = Field(
+        86400.0, description="How often a child sitemap without <lastmod> is read again."
+    )
+    reoffer_max_per_tick: int = Field(
+        500, description="Most lost, failed-for-now or recrawl URLs one poll_due tick sends again."
+    )
+    seen_lease_seconds: float = Field(
+        6 * 3600.0, description="A claimed URL with no outcome after this long counts as lost."
+    )
+    seen_retry_max: int = Field(5, description="Tries of a URL that fails for now before it is final.")
+    seen_retry_base_seconds: float = Field(
+        900.0, description="First wait before a failed-for-now URL is tried again (x4 each time)."
+    )
+    seen_not_found_grace_seconds: float = Field(
+        6 * 3600.0, description="A 404 this soon after discovery is tried again (not yet published)."
+    )
+    recrawl_max_age_days: float = Field(
+        7.0, description="Only articles published this recently are recrawled (0: any; archives are not)."
+    )
+    recrawl_ages_seconds: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [3600.0, 21600.0, 86400.0],
+        description="Comma-separated ages after the first fetch at which an article is re-checked.",
+    )
+
     # --- fetching (crawler and worker) --------------------------------------
     user_agent: str = Field("newsflow/0.1", description="Product token sent with every request.")
     contact_url: str = Field("https://github.com/newsflow/newsflow", description="Appended to the UA.")
@@ -144,7 +174,7 @@ class Settings(BaseSettings):
     log_format: LogFormat = Field(LogFormat.JSON, description="json (production) or console.")
     log_level: str = Field("INFO", description="Root log level.")
 
-    @field_validator("allowed_private_hosts", mode="before")
+    @field_validator("allowed_private_hosts", "recrawl_ages_seconds", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):

@@ -79,6 +79,20 @@ def url_origin(url: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
+def robots_origin(url: str) -> str:
+    """What one robots.txt governs (RFC 9309 section 2.3): scheme, host and port, with the
+    default port spelled out, so ``http://ex.com`` and ``http://ex.com:80`` share one file
+    and ``https://ex.com`` or ``http://ex.com:8080`` do not."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or {"http": 80, "https": 443}.get(scheme, 0)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
 def same_site(url: str, other: str) -> bool:
     """True when both URLs share a host (ignoring a leading ``www.``) and port."""
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,12 +18,16 @@ import redis
 import structlog
 
 from services.crawler.listings import (
+    GZIP_MAGIC,
+    GZIP_TYPES,
     Link,
     ListingKind,
     discover_feeds,
     discover_sections,
     discover_sitemaps_lines,
+    gunzip_capped,
     parse_listing,
+    too_old,
 )
 from services.crawler.schedule import PollBounds, next_interval
 from shared.dispatch import Sender
@@ -32,7 +37,7 @@ from shared.keys import Keys
 from shared.messages import ProcessUrl, TaskName
 from shared.outcomes import record_outcome
 from shared.robots import Robots
-from shared.seen import forget, mark_new_many, url_key_hash
+from shared.seen import SeenPolicy, claim_new_many, forget, take_due, url_key_hash
 from shared.sources import Source
 from shared.urls import url_origin
 
@@ -51,6 +56,15 @@ class CrawlOptions:
     seen_ttl_seconds: float
     extract_queue_max: int
     max_listing_entries: int
+    seen: SeenPolicy | None = None  # None: the defaults with seen_ttl_seconds
+    max_body_bytes: int = 5_000_000  # also the cap on a gzip sitemap's decompressed size
+    max_article_age_days: float = 0.0  # live crawl: older dated links are skipped (0: off)
+    sitemap_children_max: int = 50  # child sitemaps sent per index fetch, newest first
+    sitemap_recheck_seconds: float = 86400.0  # a child without <lastmod> is re-read this often
+
+
+def _policy(options: CrawlOptions) -> SeenPolicy:
+    return options.seen or SeenPolicy(ttl_seconds=options.seen_ttl_seconds)
 
 
 @dataclass
@@ -58,6 +72,7 @@ class ListingResult:
     outcome: str  # "enqueued" | "unchanged" | "backpressure"
     new_urls: list[str] = field(default_factory=list)
     duplicates: int = 0
+    too_old: int = 0  # dated before MAX_ARTICLE_AGE_DAYS (live crawl only)
     children: list[tuple[str, ListingKind]] = field(default_factory=list)
     truncated: bool = False
     reason: Reason | None = None
@@ -97,6 +112,7 @@ def record_listing(
             kind=kind,
             new=len(result.new_urls),
             duplicates=result.duplicates,
+            too_old=result.too_old,
             children=len(result.children),
         )
         for new_url in result.new_urls:
@@ -120,7 +136,9 @@ def _content_hash(content: bytes) -> str:
 
 
 def _fetch_kwargs(kind: ListingKind) -> dict[str, Any]:
-    if kind in (ListingKind.FEED, ListingKind.SITEMAP):
+    if kind is ListingKind.SITEMAP:  # .xml.gz sitemaps arrive as gzip files
+        return {"accept": FEED_ACCEPT, "content_types": (*XML_TYPES, *HTML_TYPES, *GZIP_TYPES)}
+    if kind is ListingKind.FEED:
         return {"accept": FEED_ACCEPT, "content_types": (*XML_TYPES, *HTML_TYPES)}
     return {"accept": "text/html,application/xhtml+xml", "content_types": HTML_TYPES}
 
@@ -145,8 +163,9 @@ def crawl_listing(
         return ListingResult("backpressure", reason=Reason.BACKPRESSURE)
     state_key = keys.listing(url_key_hash(url))
     state: dict[str, str] = r.hgetall(state_key)
+    now = time.time()
     # Conditional GET. An unchanged home page or sitemap index still fans out to the feeds
-    # and child sitemaps remembered with its validators: those change more often.
+    # it found and to those of its child sitemaps that are due (see _due_children).
     result = fetcher(
         url,
         etag=state.get("etag") or None,
@@ -154,45 +173,143 @@ def crawl_listing(
         **_fetch_kwargs(kind),
     )
     if result.not_modified:
-        r.expire(state_key, LISTING_STATE_TTL)
-        return ListingResult("unchanged", children=_children(state), reason=Reason.UNCHANGED)
+        _touch_state(r, state_key, state, now)
+        children = _fan_out(r, keys, kind, _children(state), source, now, options)
+        return ListingResult("unchanged", children=children, reason=Reason.UNCHANGED)
     digest = _content_hash(result.content)
     if digest == state.get("hash"):
-        _save_state(r, state_key, result, digest, _children(state))
-        return ListingResult("unchanged", children=_children(state), reason=Reason.UNCHANGED)
+        stored = _children(state)
+        _save_state(r, state_key, result, digest, stored, state, now)
+        children = _fan_out(r, keys, kind, stored, source, now, options)
+        return ListingResult("unchanged", children=children, reason=Reason.UNCHANGED)
 
-    children: list[tuple[str, ListingKind]] = []
+    content = result.content
+    if kind is ListingKind.SITEMAP and content[:2] == GZIP_MAGIC:
+        content = gunzip_capped(content, options.max_body_bytes)
+    found: list[tuple[str, ListingKind, str]] = []
     if kind is ListingKind.HOME:
-        children = discover(robots_for(url).sitemaps, source, result)
+        found = [(u, k, "") for u, k in discover(robots_for(url).sitemaps, source, result)]
         kind = ListingKind.SECTION
-    listing = parse_listing(kind, result.content, result.final_url, options.max_listing_entries)
+    listing = parse_listing(kind, content, result.final_url, options.max_listing_entries)
     if kind is ListingKind.SITEMAP and depth < MAX_SITEMAP_DEPTH:
-        children += [(u, ListingKind.SITEMAP) for u in listing.children]
+        found += [(u, ListingKind.SITEMAP, listing.lastmods.get(u, "")) for u in listing.children]
+    children = _fan_out(r, keys, kind, found, source, now, options)
 
     out = ListingResult("enqueued", children=children, truncated=listing.truncated)
     if listing.truncated:
         out.reason = Reason.TOO_MANY_ENTRIES
-    fresh = mark_new_many(r, keys, [link.url for link in listing.links], options.seen_ttl_seconds)
-    new_links = [link for link, is_new in zip(listing.links, fresh, strict=True) if is_new]
-    out.duplicates = len(listing.links) - len(new_links)
+    links = listing.links
+    if options.max_article_age_days > 0 and not source.backfill:
+        today = datetime.now(UTC)
+        links = [link for link in links if not too_old(link, today, options.max_article_age_days)]
+        out.too_old = len(listing.links) - len(links)
+    fresh = claim_new_many(r, keys, source.id, [link.url for link in links], now, _policy(options))
+    new_links = [link for link, is_new in zip(links, fresh, strict=True) if is_new]
+    out.duplicates = len(links) - len(new_links)
     try:  # one pipelined round trip for all of them
         sender.send_many(TaskName.PROCESS_URL, [process_url_message(source, link) for link in new_links])
     except Exception:
         # Not sent: release the URLs, so a later poll claims them again instead of losing them.
         for unsent in new_links:
-            forget(r, keys, unsent.url)
+            forget(r, keys, unsent.url, source.id)
         raise
     out.new_urls = [link.url for link in new_links]
     if out.new_urls:
         r.hincrby(keys.source_state(source.id), "round_new", len(out.new_urls))
-    _save_state(r, state_key, result, digest, children)
+    _save_state(r, state_key, result, digest, found, state, now)
     return out
 
 
-def _children(state: dict[str, str]) -> list[tuple[str, ListingKind]]:
+def _fan_out(
+    r: redis.Redis,
+    keys: Keys,
+    kind: ListingKind,
+    found: list[tuple[str, ListingKind, str]],
+    source: Source,
+    now: float,
+    options: CrawlOptions,
+) -> list[tuple[str, ListingKind]]:
+    """What a listing sends on. Feeds and sitemaps a home page names: all of them. Child
+    sitemaps of an index: only those due (see _due_children), at most
+    ``sitemap_children_max``, newest first, so a flood of archive sitemaps never crowds
+    out the crawl queue; in live mode children last modified before the article horizon
+    are archives and skipped (a source with ``backfill: true`` reads them)."""
+    if kind is not ListingKind.SITEMAP:
+        return [(u, k) for u, k, _ in found]
+    horizon = options.max_article_age_days * 86400 if options.max_article_age_days > 0 else 0.0
+    candidates = []
+    for u, k, lastmod in found:
+        moved = _lastmod_ts(lastmod)
+        if horizon and not source.backfill and moved is not None and now - moved > horizon:
+            continue
+        candidates.append((u, k, lastmod, moved))
+    due = _due_children(r, keys, candidates, now, options.sitemap_recheck_seconds)
+    due.sort(key=lambda c: -(c[3] or 0.0))  # newest first; undated last
+    chosen = due[: max(0, options.sitemap_children_max)]
+    if chosen:
+        pipe = r.pipeline(transaction=False)
+        for u, _, lastmod, _ in chosen:
+            if lastmod:  # becomes the child's known lastmod once it was read (_save_state)
+                pipe.hset(keys.listing(url_key_hash(u)), "pending_lastmod", lastmod)
+                pipe.expire(keys.listing(url_key_hash(u)), LISTING_STATE_TTL)
+        pipe.execute()
+    return [(u, k) for u, k, _, _ in chosen]
+
+
+def _due_children(
+    r: redis.Redis,
+    keys: Keys,
+    candidates: list[tuple[str, ListingKind, str, float | None]],
+    now: float,
+    recheck_seconds: float,
+) -> list[tuple[str, ListingKind, str, float | None]]:
+    """Child sitemaps worth fetching: never read yet; or their <lastmod> moved since the
+    last read; or, with no <lastmod>, not read for ``recheck_seconds``."""
+    if not candidates:
+        return []
+    pipe = r.pipeline(transaction=False)
+    for u, *_ in candidates:
+        pipe.hmget(keys.listing(url_key_hash(u)), "lastmod", "fetched_at")
+    states = pipe.execute()
+    due = []
+    for candidate, (known, fetched_at) in zip(candidates, states, strict=True):
+        _, _, lastmod, _ = candidate
+        if not fetched_at:
+            due.append(candidate)
+        elif lastmod:
+            if lastmod != known:
+                due.append(candidate)
+        elif now - float(fetched_at) >= recheck_seconds:
+            due.append(candidate)
+    return due
+
+
+def _lastmod_ts(value: str) -> float | None:
+    if not value:
+        return None
     try:
-        return [(u, ListingKind(k)) for u, k in json.loads(state.get("children") or "[]")]
-    except (ValueError, TypeError):
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+
+
+def _touch_state(r: redis.Redis, state_key: str, state: dict[str, str], now: float) -> None:
+    """A 304: the listing was read (for its lastmod bookkeeping), validators unchanged."""
+    mapping: dict[str | bytes, str] = {"fetched_at": repr(now)}
+    if state.get("pending_lastmod"):
+        mapping["lastmod"] = state["pending_lastmod"]
+    pipe = r.pipeline()
+    pipe.hset(state_key, mapping=mapping)
+    pipe.expire(state_key, LISTING_STATE_TTL)
+    pipe.execute()
+
+
+def _children(state: dict[str, str]) -> list[tuple[str, ListingKind, str]]:
+    try:
+        rows = json.loads(state.get("children") or "[]")
+        return [(row[0], ListingKind(row[1]), row[2] if len(row) > 2 else "") for row in rows]
+    except (ValueError, TypeError, IndexError):
         return []
 
 
@@ -201,18 +318,55 @@ def _save_state(
     state_key: str,
     result: FetchResult,
     digest: str,
-    children: list[tuple[str, ListingKind]],
+    children: list[tuple[str, ListingKind, str]],
+    state: dict[str, str],
+    now: float,
 ) -> None:
     mapping: dict[str | bytes, str] = {
         "hash": digest,
         "etag": result.etag or "",
         "last_modified": result.last_modified or "",
-        "children": json.dumps([[u, str(k)] for u, k in children]),
+        "children": json.dumps([[u, str(k), lastmod] for u, k, lastmod in children]),
+        "fetched_at": repr(now),
     }
+    if state.get("pending_lastmod"):
+        mapping["lastmod"] = state["pending_lastmod"]
     pipe = r.pipeline()
     pipe.hset(state_key, mapping=mapping)
     pipe.expire(state_key, LISTING_STATE_TTL)
     pipe.execute()
+
+
+def reoffer_due(
+    r: redis.Redis, keys: Keys, sender: Sender, now: float, limit: int, options: CrawlOptions
+) -> int:
+    """Send again the URLs the seen-set says are due (lost, failed for now, recrawl), unless
+    the extract queue is over its bound. Returns how many were sent."""
+    if extract_queue_depth(r, keys) > options.extract_queue_max:
+        return 0
+    due = take_due(r, keys, now, limit, _policy(options))
+    messages = [
+        ProcessUrl(
+            url=item.url,
+            source_id=item.source_id,
+            discovered_at=datetime.now(UTC),
+            etag=item.etag,
+            last_modified=item.last_modified,
+        ).model_dump(mode="json")
+        for item in due
+    ]
+    sender.send_many(TaskName.PROCESS_URL, messages)
+    for item in due:
+        record_outcome(
+            r,
+            keys,
+            "url_reoffered",
+            stage="enqueue",
+            outcome=item.kind,
+            url=item.url,
+            source_id=item.source_id,
+        )
+    return len(due)
 
 
 def process_url_message(source: Source, link: Link) -> dict[str, Any]:
@@ -266,21 +420,36 @@ def start_round(r: redis.Redis, keys: Keys, source: Source, bounds: PollBounds, 
     return interval
 
 
-def due_sources(r: redis.Redis, keys: Keys, sources: dict[str, Source], now: float) -> list[str]:
-    """Sources whose next poll time has come, or which were never polled."""
-    scores = dict(r.zrange(keys.sources_due, 0, -1, withscores=True))
-    return [sid for sid in sources if sid not in scores or scores[sid] <= now]
+def sync_due(r: redis.Redis, keys: Keys, source_ids: Iterable[str], now: float) -> tuple[int, int]:
+    """Make the due set match the sources file: new sources are due now (``ZADD NX``, an
+    existing due time is kept), sources no longer in the file leave. Called when a process
+    (re)loads the file, not every tick. Returns (added, removed)."""
+    ids = set(source_ids)
+    present = set(r.zrange(keys.sources_due, 0, -1))
+    added, gone = ids - present, present - ids
+    pipe = r.pipeline(transaction=False)
+    batch = sorted(added)
+    for start in range(0, len(batch), _SYNC_CHUNK):
+        pipe.zadd(keys.sources_due, dict.fromkeys(batch[start : start + _SYNC_CHUNK], now), nx=True)
+    gone_list = sorted(gone)
+    for start in range(0, len(gone_list), _SYNC_CHUNK):
+        pipe.zrem(keys.sources_due, *gone_list[start : start + _SYNC_CHUNK])
+    pipe.execute()
+    return len(added), len(gone)
 
 
-def claim_due(r: redis.Redis, keys: Keys, source_id: str, now: float, hold: float) -> bool:
-    """Push the source's due time ``hold`` seconds ahead, atomically, so a second beat or a
-    slow round never sends the same poll twice."""
-    return bool(r.eval(_CLAIM, 1, keys.sources_due, source_id, now, now + hold))
+def claim_due_sources(r: redis.Redis, keys: Keys, now: float, hold: float, limit: int) -> list[str]:
+    """Take up to ``limit`` sources whose due time has come, earliest first, and push each one
+    ``hold`` seconds ahead in the same atomic step, so a second beat or a slow round never
+    sends the same poll twice. Costs O(log n + due): idle ticks are one cheap call however
+    many sources there are (``poll_source`` then sets the real next due time)."""
+    return [str(sid) for sid in r.eval(_CLAIM_DUE, 1, keys.sources_due, now, now + hold, max(1, limit))]
 
 
-_CLAIM = """
-local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if due and tonumber(due) > tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-return 1
+_SYNC_CHUNK = 1000
+
+_CLAIM_DUE = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
+return ids
 """

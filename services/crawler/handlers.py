@@ -8,6 +8,7 @@ and ``shared.runner`` turns them into delays, skips and dead letters.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -16,13 +17,14 @@ from services.crawler.crawl import (
     MAX_SITEMAP_DEPTH,
     CrawlOptions,
     ListingResult,
-    claim_due,
+    claim_due_sources,
     crawl_listing,
-    due_sources,
     entry_points,
     extract_queue_depth,
     record_listing,
+    reoffer_due,
     start_round,
+    sync_due,
 )
 from services.crawler.listings import ListingKind
 from services.crawler.schedule import PollBounds
@@ -31,31 +33,42 @@ from shared.errors import DeadLetter, Reason
 from shared.fetch import FetchResult
 from shared.logging import truncate
 from shared.messages import FetchListing, PollDue, PollSource, TaskName
-from shared.polite_fetch import Booking, get_robots, polite_fetch
-from shared.ratelimit import set_host_interval
+from shared.polite_fetch import PendingBooking, get_robots, polite_fetch
+from shared.ratelimit import Booking, set_host_interval
 from shared.robots import Robots
 from shared.runner import Outcome
-from shared.sources import Source, SourcesError, load_sources, source_hosts
+from shared.seen import SeenPolicy
+from shared.settings import Settings
+from shared.sources import Source, SourcesCache, SourcesError, source_hosts
 
 log = structlog.get_logger(__name__)
 
 
 def poll_due(deps: Deps, message: PollDue) -> None:
+    s = deps.settings
+    cache = _cache(deps)
     sources = _sources(deps)
     now = time.time()
-    # Hold each due source for one minimum interval; poll_source then sets the real due time.
+    if sources and _synced.get(cache.path) != cache.generation:  # new or removed sources
+        sync_due(deps.redis, deps.keys, sources, now)
+        _synced[cache.path] = cache.generation
+    # Only the due ones, from the sorted set (cost follows the number due, not of sources);
+    # each is held for one minimum interval, poll_source then sets the real due time.
     due = [
         sid
-        for sid in due_sources(deps.redis, deps.keys, sources, now)
-        if claim_due(deps.redis, deps.keys, sid, now, _bounds(deps, sources[sid]).min_seconds)
+        for sid in claim_due_sources(deps.redis, deps.keys, now, s.poll_min_seconds, s.poll_due_max)
+        if sid in sources
     ]
-    if not due:
-        return
-    try:
-        deps.dispatcher.send_many(TaskName.POLL_SOURCE, [PollSource(source_id=s).model_dump() for s in due])
-    except Exception:  # not sent: release the claims, so the retried tick claims them again
-        deps.redis.zadd(deps.keys.sources_due, dict.fromkeys(due, now))
-        raise
+    if due:
+        try:
+            deps.dispatcher.send_many(
+                TaskName.POLL_SOURCE, [PollSource(source_id=sid).model_dump() for sid in due]
+            )
+        except Exception:  # not sent: release the claims, so the retried tick claims them again
+            deps.redis.zadd(deps.keys.sources_due, dict.fromkeys(due, now))
+            raise
+    # Lost, failed-for-now and recrawl-due URLs from the seen-set.
+    reoffer_due(deps.redis, deps.keys, deps.dispatcher, now, s.reoffer_max_per_tick, crawl_options(s))
 
 
 def poll_source(deps: Deps, message: PollSource) -> Outcome | None:
@@ -90,7 +103,9 @@ def fetch_listing(deps: Deps, message: FetchListing) -> Outcome | None:
         kind = ListingKind(message.kind)
     except ValueError as exc:
         raise DeadLetter(Reason.BAD_MESSAGE, f"unknown listing kind {message.kind!r}") from exc
-    result = crawl(deps, source, message.url, kind, message.depth, Booking(_booked_host(message)))
+    # The slot booked for this try, if any: spent once, by the first request to its host.
+    booking = PendingBooking(Booking.from_message(message.booking))
+    result = crawl(deps, source, message.url, kind, message.depth, booking)
     if message.depth < MAX_SITEMAP_DEPTH:
         _send_listings(deps, source.id, result.children, depth=message.depth + 1)
     record_listing(deps.redis, deps.keys, result, message.url, message.kind)
@@ -98,11 +113,18 @@ def fetch_listing(deps: Deps, message: FetchListing) -> Outcome | None:
 
 
 def crawl(
-    deps: Deps, source: Source, url: str, kind: ListingKind, depth: int, booking: Booking
+    deps: Deps,
+    source: Source,
+    url: str,
+    kind: ListingKind,
+    depth: int,
+    booking: PendingBooking | Booking | None,
 ) -> ListingResult:
     """One crawl step for ``url`` with this process's clients (tests call it directly)."""
     settings = deps.settings
     rate = source.rate_per_second or settings.host_rate_per_second
+    if not isinstance(booking, PendingBooking):  # one for the whole step: spent once
+        booking = PendingBooking(booking)
     return crawl_listing(
         r=deps.redis,
         keys=deps.keys,
@@ -112,16 +134,27 @@ def crawl(
         source=source,
         url=url,
         kind=kind,
-        options=CrawlOptions(
-            seen_ttl_seconds=settings.seen_ttl_days * 86400,
-            extract_queue_max=settings.extract_queue_max,
-            max_listing_entries=settings.max_listing_entries,
-        ),
+        options=crawl_options(settings),
         depth=depth,
     )
 
 
-def fetch(deps: Deps, url: str, rate: float, booking: Booking, **kw: Any) -> FetchResult:
+def crawl_options(settings: Settings) -> CrawlOptions:
+    return CrawlOptions(
+        seen_ttl_seconds=settings.seen_ttl_days * 86400,
+        extract_queue_max=settings.extract_queue_max,
+        max_listing_entries=settings.max_listing_entries,
+        seen=SeenPolicy.from_settings(settings),
+        max_body_bytes=settings.max_body_bytes,
+        max_article_age_days=settings.max_article_age_days,
+        sitemap_children_max=settings.sitemap_children_max,
+        sitemap_recheck_seconds=settings.sitemap_recheck_seconds,
+    )
+
+
+def fetch(
+    deps: Deps, url: str, rate: float, booking: PendingBooking | Booking | None, **kw: Any
+) -> FetchResult:
     s = deps.settings
     return polite_fetch(
         deps.http, deps.redis, deps.keys, url, deps.fetch_options,
@@ -129,7 +162,7 @@ def fetch(deps: Deps, url: str, rate: float, booking: Booking, **kw: Any) -> Fet
     )  # fmt: skip
 
 
-def robots(deps: Deps, url: str, rate: float, booking: Booking) -> Robots:
+def robots(deps: Deps, url: str, rate: float, booking: PendingBooking | Booking | None) -> Robots:
     s = deps.settings
     return get_robots(
         deps.http, deps.redis, deps.keys, url, deps.fetch_options,
@@ -154,13 +187,22 @@ def _send_listings(deps: Deps, source_id: str, points: list[tuple[str, ListingKi
     deps.dispatcher.send_many(TaskName.FETCH_LISTING, messages)
 
 
-def _booked_host(message: FetchListing) -> str | None:
-    return message.booking.host if message.booking else None
+# Sources parsed once per process and file version (SourcesCache), and the generation of
+# each file this process last wrote to the due set.
+_caches: dict[Path, SourcesCache] = {}
+_synced: dict[Path, int] = {}
+
+
+def _cache(deps: Deps) -> SourcesCache:
+    path = deps.settings.sources_file
+    if path not in _caches:
+        _caches[path] = SourcesCache(path)
+    return _caches[path]
 
 
 def _sources(deps: Deps) -> dict[str, Source]:
     try:
-        return load_sources(deps.settings.sources_file)
+        return _cache(deps).get()
     except SourcesError as exc:
         log.error("sources_invalid", path=str(deps.settings.sources_file), error=truncate(exc))
         return {}

@@ -8,8 +8,9 @@ entities (XXE) raise ``PermanentError(XML_ATTACK)``; broken XML raises ``BAD_FEE
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
@@ -42,6 +43,11 @@ class Link:
     url: str
     title: str | None = None
     published_at: datetime | None = None
+    lastmod: datetime | None = None  # a sitemap's <lastmod>: for the age filter only
+
+    @property
+    def dated(self) -> datetime | None:
+        return self.published_at or self.lastmod
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,34 @@ class Listing:
     links: list[Link]
     children: list[str]  # child sitemaps of a sitemap index
     truncated: bool = False
+    lastmods: dict[str, str] = field(default_factory=dict)  # child sitemap -> its <lastmod>
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+GZIP_TYPES = ("application/gzip", "application/x-gzip", "application/octet-stream")
+
+
+def gunzip_capped(content: bytes, limit: int) -> bytes:
+    """A ``.xml.gz`` sitemap's XML, never more than ``limit`` bytes decompressed (the body
+    cap applies to what the parser sees, so a gzip bomb stops at the cap)."""
+    decoder = zlib.decompressobj(wbits=31)
+    try:
+        out = decoder.decompress(content, limit + 1)
+        if len(out) > limit or decoder.unconsumed_tail:
+            raise PermanentError(Reason.OVERSIZED, f"sitemap decompresses past {limit} bytes")
+        out += decoder.flush()
+    except zlib.error as exc:
+        raise PermanentError(Reason.BAD_SITEMAP, f"corrupt gzip: {exc}") from exc
+    if len(out) > limit:
+        raise PermanentError(Reason.OVERSIZED, f"sitemap decompresses past {limit} bytes")
+    return out
+
+
+def too_old(link: Link, now: datetime, max_age_days: float) -> bool:
+    """True when the link's own date (publication, else sitemap lastmod) is older than the
+    live-crawl horizon; undated links are never too old."""
+    dated = link.dated
+    return max_age_days > 0 and dated is not None and (now - dated).total_seconds() > max_age_days * 86400
 
 
 def _local(tag: object) -> str:
@@ -148,6 +182,7 @@ def parse_sitemap(content: bytes, base_url: str, max_entries: int) -> Listing:
     """A sitemap index (-> children) or a urlset (with Google News fields when present)."""
     links: list[Link] = []
     children: list[str] = []
+    lastmods: dict[str, str] = {}
     kind = ""
     for event, el in _events(content, Reason.BAD_SITEMAP):
         if not kind:
@@ -158,22 +193,25 @@ def parse_sitemap(content: bytes, base_url: str, max_entries: int) -> Listing:
         if event != "end" or _local(el.tag) not in ("url", "sitemap"):
             continue
         if len(links) + len(children) >= max_entries:
-            return Listing(links, children, truncated=True)
+            return Listing(links, children, truncated=True, lastmods=lastmods)
         loc = normalize_url(_text(_child(el, "loc")) or "", base_url)
         news = _child(el, "news")
         title = _text(_child(news, "title")) if news is not None else None
         published = _parse_date(_text(_child(news, "publication_date"))) if news is not None else None
+        lastmod = _text(_child(el, "lastmod"))
         el.clear()
         if loc is None:
             continue
         if kind == "sitemapindex":
             children.append(loc)
+            if lastmod:
+                lastmods[loc] = lastmod
         elif news is not None or not looks_like_navigation(loc):
             # A regular sitemap lists sections and static pages too; news entries are articles.
-            links.append(Link(loc, title, published))
+            links.append(Link(loc, title, published, _parse_date(lastmod)))
     if not kind:
         raise PermanentError(Reason.BAD_SITEMAP, "empty document")
-    return Listing(links, children)
+    return Listing(links, children, lastmods=lastmods)
 
 
 def parse_section(content: bytes, page_url: str, max_entries: int) -> Listing:

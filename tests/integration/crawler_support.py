@@ -21,7 +21,7 @@ from shared.celery_app import create_app
 from shared.deps import Deps
 from shared.errors import HostBusy
 from shared.keys import Keys
-from shared.polite_fetch import Booking
+from shared.ratelimit import Booking
 from shared.runner import execute
 from shared.settings import Settings
 
@@ -123,12 +123,12 @@ class InProcessCrawler:
         self.client = self.deps.http
 
     def _patiently(self, call: Callable[[Any], Any]) -> Any:
-        booking = Booking()
+        booking: Booking | None = None
         for _ in range(50):
             try:
                 return call(booking)
-            except HostBusy as exc:
-                booking = Booking(exc.host if exc.booked else None)  # as the runner's delay would
+            except HostBusy as exc:  # as the runner's delay would
+                booking = Booking(exc.host, time.time() + exc.wait, exc.resume) if exc.booked else None
                 time.sleep(exc.wait)
         raise AssertionError("host slot never became free")
 

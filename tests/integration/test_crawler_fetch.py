@@ -12,7 +12,9 @@ import pytest
 from shared.errors import HostBusy, PermanentError, Reason, RetryableError
 from shared.fetch import XML_TYPES, FetchOptions, fetch, make_http_client
 from shared.keys import Keys
-from shared.polite_fetch import Booking, polite_fetch
+from shared.polite_fetch import polite_fetch
+from shared.ratelimit import Booking
+from shared.urls import robots_origin
 from tests.fixture_site import HOSTILE
 
 pytestmark = pytest.mark.integration
@@ -26,6 +28,11 @@ OPTIONS = FetchOptions(
     max_redirects=5,
     allowed_private_hosts=("127.0.0.1", "localhost"),
 )
+
+
+def _booked(exc: HostBusy) -> Booking | None:
+    """The booking the runner's delay would carry to the retry."""
+    return Booking(exc.host, time.time() + exc.wait, exc.resume) if exc.booked else None
 
 
 @pytest.fixture
@@ -91,7 +98,7 @@ def test_polite_fetch_honours_robots_and_caches_it(
     with pytest.raises(PermanentError) as err:
         polite_fetch(client, redis_client, keys, fixture_site.url(HOSTILE["disallowed"]), OPTIONS, **kw)
     assert err.value.reason is Reason.DISALLOWED_BY_ROBOTS
-    assert redis_client.ttl(keys.robots(fixture_site.host)) > 0
+    assert redis_client.ttl(keys.robots(robots_origin(fixture_site.base_url))) > 0
     robots_requests = len([e for e in fixture_site.access_log if e.path == "/robots.txt"])
     time.sleep(0.02)
     polite_fetch(client, redis_client, keys, fixture_site.articles[1].url, OPTIONS, **kw)
@@ -109,15 +116,10 @@ def test_polite_fetch_waits_for_the_host_slot(
     assert err.value.reason is Reason.HOST_BUSY and err.value.host == fixture_site.host
     assert 0 < err.value.wait <= 0.5
     assert err.value.booked  # ... and booked the next one for this call's retry
+    booking = _booked(err.value)
     time.sleep(err.value.wait)
     again = polite_fetch(
-        client,
-        redis_client,
-        keys,
-        fixture_site.articles[0].url,
-        OPTIONS,
-        booking=Booking(err.value.host),
-        **kw,
+        client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, booking=booking, **kw
     )
     assert again.status == 200
 
@@ -127,7 +129,9 @@ def test_429_pushes_the_whole_host_back(
 ) -> None:
     keys = Keys(unique_name)
     kw = {"robots_ttl": 60.0, "default_rate": 100.0}
-    redis_client.set(keys.robots(fixture_site.host), '{"status": "allow_all", "text": ""}', ex=60)
+    redis_client.set(
+        keys.robots(robots_origin(fixture_site.base_url)), '{"status": "allow_all", "text": ""}', ex=60
+    )
     with pytest.raises(RetryableError) as err:
         polite_fetch(client, redis_client, keys, fixture_site.url(HOSTILE["rate_limited"]), OPTIONS, **kw)
     assert err.value.reason is Reason.RATE_LIMITED and err.value.detail == "HTTP 429"
@@ -151,17 +155,17 @@ def test_robots_5xx_means_wait_and_4xx_means_allowed(
         # Cached as unreachable: no second robots.txt request while it lasts.
         with pytest.raises(RetryableError):
             polite_fetch(client, redis_client, keys, article.url, OPTIONS, **kw)
-    redis_client.delete(keys.robots(fixture_site.plain_base_url.split("//")[1]))
+    redis_client.delete(keys.robots(robots_origin(fixture_site.plain_base_url)))
     time.sleep(0.02)
     polite_fetch_ok, booked = None, None
     for _ in range(3):  # plain robots.txt is a 404: everything allowed
         try:
             polite_fetch_ok = polite_fetch(
-                client, redis_client, keys, article.url, OPTIONS, booking=Booking(booked), **kw
+                client, redis_client, keys, article.url, OPTIONS, booking=booked, **kw
             )
             break
         except HostBusy as exc:
-            booked = exc.host if exc.booked else None
+            booked = _booked(exc)
             time.sleep(exc.wait or 0.05)
     assert polite_fetch_ok is not None and polite_fetch_ok.status == 200
 
@@ -179,15 +183,10 @@ def test_crawl_delay_slows_the_host(
         polite_fetch(client, redis_client, keys, fixture_site.plain_articles[0].url, OPTIONS, **kw)
     # robots.txt took the first slot (before its Crawl-delay was known); the article's is booked.
     assert first.value.booked
+    booking = _booked(first.value)
     time.sleep(first.value.wait)
     polite_fetch(
-        client,
-        redis_client,
-        keys,
-        fixture_site.plain_articles[0].url,
-        OPTIONS,
-        booking=Booking(first.value.host),
-        **kw,
+        client, redis_client, keys, fixture_site.plain_articles[0].url, OPTIONS, booking=booking, **kw
     )
     with pytest.raises(HostBusy) as err:
         polite_fetch(client, redis_client, keys, fixture_site.plain_articles[1].url, OPTIONS, **kw)
@@ -216,11 +215,11 @@ def test_redirect_to_another_host_obeys_that_hosts_robots_and_limit(
                     keys,
                     fixture_site.url("/go/elsewhere.html"),
                     OPTIONS,
-                    booking=Booking(booked),
+                    booking=booked,
                     **kw,
                 )
             except HostBusy as exc:  # a host slot (main, then plain robots.txt)
-                booked = exc.host if exc.booked else None
+                booked = _booked(exc)
                 time.sleep(exc.wait or 0.05)
                 continue
             except PermanentError as exc:
@@ -230,4 +229,33 @@ def test_redirect_to_another_host_obeys_that_hosts_robots_and_limit(
             pytest.fail("never reached the redirect target's robots.txt")
     plain = fixture_site.access_log.paths(since=started, server="plain")
     assert "/robots.txt" in plain and target.path not in plain
-    assert redis_client.exists(keys.robots(target.url.split("//")[1].split("/")[0]))
+    assert redis_client.exists(keys.robots(robots_origin(target.url)))
+
+
+def test_robots_larger_than_500_kib_is_parsed_up_to_the_limit(
+    fixture_site: Any, client: httpx.Client, redis_client: Any, unique_name: str
+) -> None:
+    keys = Keys(unique_name)
+    kw = {"robots_ttl": 60.0, "default_rate": 100.0}
+    early, late = fixture_site.plain_articles[:2]
+    robots = (
+        f"User-agent: *\nDisallow: {early.path}\n".encode()
+        + b"# padding\n" * 70_000  # 700 KB
+        + f"Disallow: {late.path}\n".encode()
+    )
+    with fixture_site.override("/robots.txt", 200, robots, {"Content-Type": "text/plain"}, server="plain"):
+        with pytest.raises(PermanentError) as err:
+            polite_fetch_patiently(client, redis_client, keys, early.url, **kw)
+        assert err.value.reason is Reason.DISALLOWED_BY_ROBOTS  # before: oversized meant allow all
+        assert polite_fetch_patiently(client, redis_client, keys, late.url, **kw).status == 200
+
+
+def polite_fetch_patiently(client: httpx.Client, r: Any, keys: Keys, url: str, **kw: Any) -> Any:
+    booking = None
+    for _ in range(20):
+        try:
+            return polite_fetch(client, r, keys, url, OPTIONS, booking=booking, **kw)
+        except HostBusy as exc:
+            booking = _booked(exc)
+            time.sleep(exc.wait or 0.05)
+    raise AssertionError("host never free")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.crawler.crawl import claim_due, due_sources, start_round
+from services.crawler.crawl import claim_due_sources, start_round, sync_due
 from services.crawler.schedule import PollBounds
 from shared.keys import Keys
 from shared.sources import Source
@@ -83,9 +83,9 @@ def test_adaptive_schedule_and_due_claims(redis_client: Any, unique_name: str) -
     quiet = Source(id="quiet", home_url="https://blog.example/")
     sources = {"busy": busy, "quiet": quiet}
     now = 1_000_000.0
-    assert sorted(due_sources(redis_client, keys, sources, now)) == ["busy", "quiet"]
-    assert claim_due(redis_client, keys, "busy", now, 60.0)
-    assert not claim_due(redis_client, keys, "busy", now, 60.0)  # a second sender loses
+    assert sync_due(redis_client, keys, sources, now) == (2, 0)  # new sources are due now
+    assert sorted(claim_due_sources(redis_client, keys, now, 60.0, 100)) == ["busy", "quiet"]
+    assert claim_due_sources(redis_client, keys, now, 60.0, 100) == []  # a second sender loses
     intervals = {"busy": [], "quiet": []}
     for _ in range(12):
         redis_client.hincrby(keys.source_state("busy"), "round_new", 10)
@@ -93,4 +93,19 @@ def test_adaptive_schedule_and_due_claims(redis_client: Any, unique_name: str) -
         intervals["quiet"].append(start_round(redis_client, keys, quiet, bounds, now))
     assert intervals["busy"][-1] == 60.0 and intervals["quiet"][-1] == 3600.0
     assert intervals["quiet"] == sorted(intervals["quiet"])
-    assert due_sources(redis_client, keys, sources, now + 61) == ["busy"]
+    assert claim_due_sources(redis_client, keys, now + 61, 60.0, 100) == ["busy"]
+
+
+def test_due_set_follows_the_sources_file_and_claims_are_bounded(redis_client: Any, unique_name: str) -> None:
+    keys = Keys(unique_name)
+    now = 1_000_000.0
+    ids = [f"s{i:04d}" for i in range(50)]
+    assert sync_due(redis_client, keys, ids, now) == (50, 0)
+    redis_client.zadd(keys.sources_due, {"s0000": now + 500})  # polled: due later
+    assert sync_due(redis_client, keys, [*ids, "new"], now + 10) == (1, 0)  # due time kept
+    assert redis_client.zscore(keys.sources_due, "s0000") == now + 500
+    assert sync_due(redis_client, keys, ids[:40], now + 10) == (0, 11)  # removed from the file
+    first = claim_due_sources(redis_client, keys, now + 10, 60.0, 15)
+    assert len(first) == 15  # at most the limit, earliest first
+    rest = claim_due_sources(redis_client, keys, now + 10, 60.0, 100)
+    assert sorted(first + rest) == ids[1:40]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from shared.sources import load_sources, parse_sources
+from shared.sources import SourcesCache, SourcesError, load_sources, parse_sources
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -42,3 +43,43 @@ def test_relative_urls_resolve_against_home() -> None:
 def test_invalid_sources_are_refused(text: str) -> None:
     with pytest.raises(ValidationError):
         parse_sources(text)
+
+
+def _write(path: Path, text: str, mtime_ns: int) -> None:
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+def test_cache_parses_once_and_again_when_the_file_changes(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    _write(path, "- id: a\n  home_url: https://ex.com/\n", 1_000_000_000)
+    cache = SourcesCache(path)
+    first = cache.get()
+    assert list(first) == ["a"] and cache.generation == 1
+    assert cache.get() is first  # unchanged file: no second parse
+    _write(
+        path, "- id: a\n  home_url: https://ex.com/\n- id: b\n  home_url: https://ex.org/\n", 2_000_000_000
+    )
+    assert sorted(cache.get()) == ["a", "b"] and cache.generation == 2
+
+
+def test_cache_keeps_the_last_good_sources_when_an_edit_breaks_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    cache = SourcesCache(path)
+    with pytest.raises(SourcesError):  # no file and nothing loaded yet
+        cache.get()
+    _write(path, "- id: a\n  home_url: https://ex.com/\n", 1_000_000_000)
+    good = cache.get()
+    _write(path, "- id: a\n  home_url: ftp://nope/\n", 2_000_000_000)
+    assert cache.get() is good and cache.generation == 1
+    path.unlink()
+    assert cache.get() is good
+
+
+def test_duplicate_check_is_linear() -> None:
+    # 20,000 sources validate in well under the quadratic check's time; here only correctness
+    # is asserted (timing belongs to scripts/bench_sources.py).
+    text = "".join(f"- id: s{i}\n  home_url: https://h{i}.example/\n" for i in range(2000))
+    assert len(parse_sources(text)) == 2000
+    with pytest.raises(ValidationError, match="s7"):
+        parse_sources(text + "- id: s7\n  home_url: https://x.example/\n")
