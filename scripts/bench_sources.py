@@ -33,6 +33,7 @@ import redis
 
 from services.crawler.crawl import claim_due_sources, sync_due
 from shared.keys import Keys
+from shared.seen import _value as seen_value
 from shared.seen import url_key_hash
 from shared.sources import SourcesCache
 
@@ -160,8 +161,8 @@ def main() -> None:
                 pipe = r.pipeline(transaction=False)
                 for i in range(start, min(args.seen, start + CHUNK)):
                     url = f"https://news{i % 997}.example/a/{i}"
-                    # The value a settled URL holds: state|since|count (shared.seen).
-                    pipe.set(keys.seen(url_key_hash(url)), f"d|{int(now) - i}|0", ex=ttl)
+                    # The value a settled URL holds (shared.seen: done, since, count).
+                    pipe.set(keys.seen(url_key_hash(url)), seen_value("d", now - i, 0), ex=ttl)
                 pipe.execute()
             seen = _used(r) - before_seen
             # Due again: the articles of the last day wait for their recrawls.

@@ -19,6 +19,7 @@ Delivery (details and reasons: docs/delivery.md):
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,10 +29,13 @@ import redis
 import structlog
 from celery import Celery, bootsteps, signals
 
+from shared import metrics
+from shared.clients.redis import celery_broker
 from shared.deps import process_deps
 from shared.keys import Keys
 from shared.logging import configure_logging
 from shared.messages import TASK_QUEUES, Queue
+from shared.preflight import ConfigurationError, check_fetching_process
 from shared.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
@@ -39,7 +43,8 @@ log = structlog.get_logger(__name__)
 
 def create_app(service: str, settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
-    app = Celery(service, broker=settings.redis_url)
+    broker_url, broker_options = celery_broker(settings)  # BROKER_URL or REDIS_URL, Sentinel (ops)
+    app = Celery(service, broker=broker_url)
     visibility = settings.visibility_timeout_seconds
     app.conf.update(
         task_serializer="json",
@@ -65,6 +70,7 @@ def create_app(service: str, settings: Settings | None = None) -> Celery:
             "unacked_mutex_expire": max(5, visibility // 3),
             # Separate keys per prefix so test runs and deployments sharing one Redis never mix.
             "global_keyprefix": Keys(settings.redis_prefix).broker_prefix,
+            **broker_options,
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
@@ -76,7 +82,32 @@ def create_app(service: str, settings: Settings | None = None) -> Celery:
     )
     app.steps["consumer"].add(MessageLayerStep)
     _connect_signals(service, settings)
+    _connect_ops(service, settings)
     return app
+
+
+# Services that fetch from the web: they refuse to start without a usable CONTACT_URL (ops).
+FETCHING_SERVICES = frozenset({"crawler", "worker"})
+
+
+def _connect_ops(service: str, settings: Settings) -> None:
+    """Metrics endpoint and task counters; the start-up refusal of a misconfigured crawl."""
+    metrics.connect_celery(service, settings.metrics_port, settings.metrics_bind, settings.metrics_dir)
+    if service not in FETCHING_SERVICES:
+        return
+
+    def _preflight(**_: Any) -> None:
+        try:
+            check_fetching_process(settings)
+        except ConfigurationError as exc:
+            log.error("startup_refused", service=service, error=str(exc))
+            print(f"newsflow {service}: {exc}", file=sys.stderr)
+            # SystemExit, not an Exception: Celery logs and swallows exceptions from signal
+            # handlers, and the process must not start.
+            raise SystemExit(78) from exc  # EX_CONFIG
+
+    signals.worker_init.connect(_preflight, weak=False)
+    signals.beat_init.connect(_preflight, weak=False)
 
 
 def _connect_signals(service: str, settings: Settings) -> None:
@@ -155,7 +186,7 @@ class MessageLayerStep(bootsteps.StartStopStep):
         if self._heartbeat is None:
             interval = max(1.0, deps.settings.visibility_timeout_seconds / 4)
             self._heartbeat = Heartbeat(
-                deps.redis, deps.keys, lambda: held_delivery_tags(parent), interval
+                deps.broker or deps.redis, deps.keys, lambda: held_delivery_tags(parent), interval
             ).start()
 
     def stop(self, parent: Any) -> None:

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import redis
 from celery import Celery
+from redis import Redis
 
-from shared.clients import make_elasticsearch, make_redis
+from shared.clients import make_broker_redis, make_elasticsearch, make_redis
 from shared.deadletters import DeadLetters
 from shared.delay import DelayQueue, Pump
 from shared.dispatch import Dispatcher
@@ -41,18 +42,21 @@ class Deps:
     dispatcher: Dispatcher
     dead_letters: DeadLetters
     delay: DelayQueue
+    # The broker's Redis (BROKER_URL), when it is another deployment than the state's (ops).
+    broker: Redis | None = None
     _closers: list[object] = field(default_factory=list, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, celery: Celery) -> Deps:
         r = make_redis(settings)
+        broker = make_broker_redis(settings) if settings.broker_url else r
         keys = Keys(settings.redis_prefix)
         return cls(
             settings=settings,
             redis=r,
             keys=keys,
             fetch_options=FetchOptions.from_settings(settings),
-            dispatcher=Dispatcher(celery, r, keys),
+            dispatcher=Dispatcher(celery, r, keys, broker=broker),
             dead_letters=DeadLetters(
                 r,
                 keys,
@@ -60,6 +64,7 @@ class Deps:
                 max_age_seconds=settings.dead_letters_max_age_days * 86400,
             ),
             delay=DelayQueue(r, keys),
+            broker=broker,
         )
 
     @cached_property

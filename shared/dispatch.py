@@ -54,8 +54,10 @@ class Dispatcher:
         *,
         queues: Mapping[str, str] | None = None,
         stream_tasks: frozenset[str] | None = None,
+        broker: redis.Redis | None = None,
     ) -> None:
         self._celery, self._r, self._keys = celery, r, keys
+        self._broker = broker or r  # Celery's lists live in the broker's Redis (BROKER_URL)
         self._queues = queues if queues is not None else _app_queues(celery)
         self._streams = STREAM_TASKS if stream_tasks is None else stream_tasks
 
@@ -81,7 +83,7 @@ class Dispatcher:
         length of its Celery queue)."""
         if task in self._streams:
             return _STREAM_LENGTH[task](self._r, self._keys)
-        return int(self._r.llen(self._keys.queue(self._queue(task))))
+        return int(self._broker.llen(self._keys.queue(self._queue(task))))
 
     def _queue(self, task: str) -> str:
         try:

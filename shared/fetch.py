@@ -35,6 +35,7 @@ import httpx
 from httpcore._backends.sync import SyncBackend
 
 from shared.errors import PermanentError, Reason, RetryableError
+from shared.metrics import timed
 from shared.settings import Settings
 from shared.urls import ALLOWED_SCHEMES
 
@@ -349,6 +350,20 @@ def fetch(
     ``before_hop(url)`` runs before each redirect hop is requested (``polite_fetch`` checks
     robots.txt and the rate limit of a new host there); it may raise to stop the fetch.
     """
+    with timed("fetch"):  # newsflow_step_duration_seconds{step="fetch"}, redirects included
+        return _fetch(client, url, options, etag, last_modified, accept, content_types, before_hop)
+
+
+def _fetch(
+    client: httpx.Client,
+    url: str,
+    options: FetchOptions,
+    etag: str | None,
+    last_modified: str | None,
+    accept: str,
+    content_types: tuple[str, ...] | None,
+    before_hop: Callable[[str], None] | None,
+) -> FetchResult:
     deadline = time.monotonic() + options.total_timeout
     headers = {"Accept": accept}
     if etag:

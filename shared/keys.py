@@ -112,3 +112,19 @@ class Keys:
     def dead_letter_reason(self, reason: str) -> str:
         """Sorted set: the dead-letter ids of one reason -> last failure time."""
         return f"{self.prefix}:dlq:reason:{reason}"
+
+    # --- operations (ops) ---------------------------------------------------
+
+    def source_health(self, source_id: str) -> str:
+        """Hash: one source's outcome counts (``n:stage:outcome[:reason]``) and the epoch
+        seconds of its last outcome of each kind (``t:stage:outcome``); shared.source_health."""
+        return f"{self.prefix}:health:{source_id}"
+
+    def source_daily(self, source_id: str) -> str:
+        """Hash: UTC day (YYYY-MM-DD) -> articles of one source first indexed that day."""
+        return f"{self.prefix}:health:{source_id}:daily"
+
+    @property
+    def health_sources(self) -> str:
+        """Set of the source ids that have recorded an outcome."""
+        return f"{self.prefix}:health:sources"

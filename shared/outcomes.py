@@ -1,4 +1,6 @@
-"""One outcome per item: a structured log event plus a counter in Redis.
+"""One outcome per item: a structured log event, a counter in Redis and a Prometheus counter.
+
+Outcomes naming a source also feed its health notes (``shared.source_health``).
 
 Counting outcomes is then one ``HGETALL`` (``make status``) or one Kibana query on the
 ``outcome``/``reason`` fields, and every URL can be traced end to end.
@@ -12,8 +14,10 @@ from typing import Any
 import redis
 import structlog
 
+from shared import metrics
 from shared.errors import Reason
 from shared.keys import Keys
+from shared.source_health import HealthNotes
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +44,7 @@ class OutcomeTally:
     def __init__(self, r: redis.Redis, keys: Keys, stage: str) -> None:
         self._r, self._keys, self._stage = r, keys, stage
         self._counts: Counter[str] = Counter()
+        self._health = HealthNotes(keys)  # per-source notes (ops)
 
     def record(self, event: str, *, outcome: str, reason: Reason | None = None, **fields: Any) -> None:
         if reason is None:
@@ -47,6 +52,8 @@ class OutcomeTally:
         else:
             log.warning(event, outcome=outcome, reason=str(reason), **fields)
         self._counts[f"{self._stage}:{outcome}" + (f":{reason}" if reason else "")] += 1
+        metrics.observe_outcome(self._stage, outcome, str(reason) if reason else None, fields)
+        self._health.note(self._stage, outcome, str(reason) if reason else None, fields)
 
     def flush(self) -> None:
         if not self._counts:
@@ -55,10 +62,12 @@ class OutcomeTally:
             pipe = self._r.pipeline(transaction=False)
             for counter, n in self._counts.items():
                 pipe.hincrby(self._keys.counters, counter, n)
+            self._health.write(pipe)
             pipe.execute()
         except redis.RedisError as exc:  # a counter is not worth failing the items for
             log.warning("counter_failed", counters=dict(self._counts), error=str(exc)[:200])
         self._counts.clear()
+        self._health.clear()
 
 
 def read_counters(r: redis.Redis, keys: Keys) -> dict[str, int]:

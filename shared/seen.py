@@ -2,7 +2,7 @@
 
 Each entry is ``<prefix>:seen:<24 hex chars>``, claimed with one atomic ``SET NX EX`` when a
 listing discovers the URL: whichever process writes first owns it. Its value records where
-the URL stands, ``<state>|<since>|<count>``:
+the URL stands: ``state``, ``since`` and ``count``, packed into one integer (``_value``):
 
 * ``q`` queued: claimed and sent; ``count`` = times offered again (lost or transient);
 * ``t`` failed for now (a 5xx, a timeout, a 403, a 404 in its first hours, a lost message):
@@ -126,20 +126,25 @@ def url_key_hash(url: str) -> str:
     return hashlib.blake2b(normalized.encode("utf-8"), digest_size=_HASH_BYTES).hexdigest()
 
 
+_STATES = "?qtdp"  # code 1..4 in the packed value
+
+
 def _value(state: str, since: float, count: int) -> str:
-    return f"{state}|{int(since)}|{count}"
+    # One integer (Redis stores it int-encoded, no string allocation): about 50 bytes per
+    # URL less than "state|since|count" text. ``count`` is capped at 99.
+    return str((int(since) * 100 + min(99, max(0, count))) * 10 + _STATES.index(state))
 
 
 def _parse(raw: str | None) -> tuple[str, float, int] | None:
     if raw is None:
         return None
-    parts = raw.split("|")
-    if len(parts) != 3:
-        return ("q", 0.0, 0)  # an entry from before outcomes were kept ("1")
     try:
-        return (parts[0], float(parts[1]), int(parts[2]))
+        packed = int(raw)
     except ValueError:
         return ("q", 0.0, 0)
+    code, rest = packed % 10, packed // 10
+    state = _STATES[code] if 1 <= code < len(_STATES) else "q"  # "1" (before outcomes): queued
+    return (state, float(rest // 100), rest % 100)
 
 
 def _member(source_id: str, url: str) -> str:

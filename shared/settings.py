@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     max_article_age_days: float = Field(
         0.0, description="Live crawl: skip links and child sitemaps dated older than this (0: off)."
     )
+    crawl_queue_max: int = Field(
+        5000, description="No new poll rounds while more listings than this wait on the crawl queue."
+    )
     sitemap_children_max: int = Field(50, description="Child sitemaps sent per index fetch, newest first.")
     sitemap_recheck_seconds: float = Field(
         86400.0, description="How often a child sitemap without <lastmod> is read again."
@@ -81,7 +84,10 @@ class Settings(BaseSettings):
 
     # --- fetching (crawler and worker) --------------------------------------
     user_agent: str = Field("newsflow/0.1", description="Product token sent with every request.")
-    contact_url: str = Field("https://github.com/newsflow/newsflow", description="Appended to the UA.")
+    contact_url: str = Field(
+        "",
+        description="URL or mailto: for site owners, appended to the UA; required to crawl the public web.",
+    )
     fetch_connect_timeout: float = Field(5.0, description="Seconds to connect.")
     fetch_read_timeout: float = Field(10.0, description="Seconds between bytes.")
     fetch_total_timeout: float = Field(30.0, description="Seconds for one whole fetch.")
@@ -196,7 +202,7 @@ class Settings(BaseSettings):
 
     @property
     def user_agent_header(self) -> str:
-        return f"{self.user_agent} (+{self.contact_url})"
+        return f"{self.user_agent} (+{self.contact_url})" if self.contact_url else self.user_agent
 
 
 @lru_cache(maxsize=1)

@@ -64,6 +64,9 @@ def make_settings(redis_url: str, unique_name: str) -> Any:
             "redis_prefix": unique_name,
             "index_prefix": f"{unique_name}-headlines",
             "allowed_private_hosts": ["127.0.0.1", "localhost"],
+            # Services refuse a public crawl without a contact (shared/preflight.py); tests fetch
+            # only loopback, but some start workers with the default (public) sources file.
+            "contact_url": "mailto:tests@newsflow.test",
             "log_format": "console",
         }
         values.update(overrides)

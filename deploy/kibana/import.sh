@@ -14,7 +14,8 @@
 #   KIBANA_URL            base URL of Kibana (no trailing slash needed)
 #   KIBANA_SPACE          import into this space instead of the default one
 #   KIBANA_API_KEY        sent as "Authorization: ApiKey ..." (security enabled), or
-#   KIBANA_USERNAME/KIBANA_PASSWORD  basic auth
+#   KIBANA_USERNAME/KIBANA_PASSWORD  basic auth (the compose stack: elastic)
+#                         Either way curl reads them from a 0600 config file, not its arguments.
 #   KIBANA_WAIT_SECONDS   how long to wait for Kibana (default 300), polling every
 #   KIBANA_POLL_SECONDS   seconds (default 5)
 #   INDEX_PREFIX          the index alias when it is not the default `headlines`: the data view
@@ -28,11 +29,19 @@ poll_seconds=${KIBANA_POLL_SECONDS:-5}
 api="$kibana"
 [ -n "${KIBANA_SPACE:-}" ] && api="$kibana/s/$KIBANA_SPACE"
 
+# Credentials go to curl in a config file (-K) inside a private temp directory, never as
+# arguments: a command line is visible to every user of the machine (`ps`).
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+chmod 700 "$tmp"
+curl_quote() { local v=${1//\\/\\\\}; printf '"%s"' "${v//\"/\\\"}"; }
 auth=()
 if [ -n "${KIBANA_API_KEY:-}" ]; then
-  auth=(-H "Authorization: ApiKey $KIBANA_API_KEY")
+  (umask 077; printf 'header = %s\n' "$(curl_quote "Authorization: ApiKey $KIBANA_API_KEY")" > "$tmp/auth.conf")
+  auth=(-K "$tmp/auth.conf")
 elif [ -n "${KIBANA_USERNAME:-}" ]; then
-  auth=(-u "$KIBANA_USERNAME:${KIBANA_PASSWORD:-}")
+  (umask 077; printf 'user = %s\n' "$(curl_quote "$KIBANA_USERNAME:${KIBANA_PASSWORD:-}")" > "$tmp/auth.conf")
+  auth=(-K "$tmp/auth.conf")
 fi
 
 prefix=${INDEX_PREFIX:-headlines}
@@ -60,14 +69,13 @@ until curl -fsS ${auth[@]+"${auth[@]}"} "$kibana/api/status" 2>/dev/null | grep 
   sleep "$poll_seconds"
 done
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 status=0
 for file in "${files[@]}"; do
   name=$(basename "$file")
   upload="$tmp/$name"
-  # The data view is the only object titled exactly "headlines" (its index pattern).
-  sed "s/\"title\":\"headlines\"/\"title\":\"$prefix\"/" "$file" > "$upload"
+  # The data views are the only objects titled exactly "headlines" / "headlines-sources".
+  sed -e "s/\"title\":\"headlines\"/\"title\":\"$prefix\"/" \
+      -e "s/\"title\":\"headlines-sources\"/\"title\":\"$prefix-sources\"/" "$file" > "$upload"
   code=$(curl -sS -o "$tmp/response.json" -w '%{http_code}' ${auth[@]+"${auth[@]}"} \
     -X POST "$api/api/saved_objects/_import?overwrite=true" \
     -H "kbn-xsrf: newsflow-import" \

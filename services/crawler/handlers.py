@@ -32,7 +32,7 @@ from shared.deps import Deps
 from shared.errors import DeadLetter, Reason
 from shared.fetch import FetchResult
 from shared.logging import truncate
-from shared.messages import FetchListing, PollDue, PollSource, TaskName
+from shared.messages import FetchListing, PollDue, PollSource, Queue, TaskName
 from shared.polite_fetch import PendingBooking, get_robots, polite_fetch
 from shared.ratelimit import Booking, set_host_interval
 from shared.robots import Robots
@@ -61,9 +61,8 @@ def poll_due(deps: Deps, message: PollDue) -> None:
     ]
     if due:
         try:
-            deps.dispatcher.send_many(
-                TaskName.POLL_SOURCE, [PollSource(source_id=sid).model_dump() for sid in due]
-            )
+            messages = [PollSource(source_id=sid).model_dump() for sid in due]
+            deps.dispatcher.send_many(TaskName.POLL_SOURCE, messages)
         except Exception:  # not sent: release the claims, so the retried tick claims them again
             deps.redis.zadd(deps.keys.sources_due, dict.fromkeys(due, now))
             raise
@@ -76,7 +75,9 @@ def poll_source(deps: Deps, message: PollSource) -> Outcome | None:
     if source is None:
         return None
     now = time.time()
-    if backpressured(deps):  # no round now (and no slow-down for it); look again next tick
+    # No round now (and no slow-down for it) while the next stages are full, or while the
+    # crawl queue itself is deep (a sitemap flood): look again next tick.
+    if backpressured(deps) or crawl_queue_depth(deps) > deps.settings.crawl_queue_max:
         deps.redis.zadd(deps.keys.sources_due, {source.id: now + deps.settings.poll_tick_seconds})
         return Outcome("poll_deferred", "deferred", Reason.BACKPRESSURE, {"source_id": source.id})
     bounds = _bounds(deps, source)
@@ -119,8 +120,10 @@ def crawl(
     kind: ListingKind,
     depth: int,
     booking: PendingBooking | Booking | None,
+    options: CrawlOptions | None = None,
 ) -> ListingResult:
-    """One crawl step for ``url`` with this process's clients (tests call it directly)."""
+    """One crawl step for ``url`` with this process's clients (tests call it directly,
+    with their own ``options``)."""
     settings = deps.settings
     rate = source.rate_per_second or settings.host_rate_per_second
     if not isinstance(booking, PendingBooking):  # one for the whole step: spent once
@@ -134,7 +137,7 @@ def crawl(
         source=source,
         url=url,
         kind=kind,
-        options=crawl_options(settings),
+        options=options or crawl_options(settings),
         depth=depth,
     )
 
@@ -177,6 +180,11 @@ def backpressured(deps: Deps, *, index_only: bool = False) -> bool:
     if not index_only and extract_queue_depth(deps.redis, deps.keys) > s.extract_queue_max:
         return True
     return deps.dispatcher.backlog(TaskName.INDEX_DOCUMENT) > s.index_backlog_max
+
+
+def crawl_queue_depth(deps: Deps) -> int:
+    """Messages waiting on the crawl queue (listings and polls)."""
+    return int(deps.redis.llen(deps.keys.queue(Queue.CRAWL)))
 
 
 def _send_listings(deps: Deps, source_id: str, points: list[tuple[str, ListingKind]], depth: int) -> None:

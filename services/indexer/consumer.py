@@ -40,6 +40,7 @@ from pydantic import ValidationError
 from services.indexer.plan import Verdict
 from services.indexer.templates import IndexLayout, ensure_layout
 from services.indexer.writer import ItemResult, write_batch
+from shared import metrics
 from shared.celery_app import create_app
 from shared.deadletters import DeadLetters
 from shared.deps import Deps
@@ -254,6 +255,9 @@ def run(indexer: Indexer, stop: threading.Event) -> None:
 def main() -> int:
     settings = get_settings()
     configure_logging(settings, "indexer")
+    metrics.start_metrics(
+        "indexer", settings.metrics_port, bind=settings.metrics_bind, base_dir=settings.metrics_dir
+    )
     # The indexer sends nothing downstream, but like every service it runs a delay pump, so
     # replays and delayed messages move on while any one service is alive.
     deps = Deps.build(settings, create_app("indexer", settings))

@@ -11,6 +11,7 @@ from elasticsearch import Elasticsearch, helpers
 
 from services.indexer.plan import Stored, Verdict, classify_item, item_error, plan_action
 from services.indexer.templates import index_for
+from shared.metrics import timed
 
 
 @dataclass(frozen=True)
@@ -83,15 +84,19 @@ def write_batch(
             results.append(ItemResult(doc["id"], Verdict.UNCHANGED))
         else:
             actions.append(action)
-    for ok, item in helpers.streaming_bulk(
-        es,
-        actions,
-        chunk_size=max_chunk_docs,
-        max_chunk_bytes=max_chunk_bytes,
-        raise_on_error=False,
-        raise_on_exception=False,
-        max_retries=0,  # retries are requeues with backoff, never sleeps inside a task
-    ):
+    with timed("bulk"):  # newsflow_step_duration_seconds{step="bulk"}
+        outcomes = list(
+            helpers.streaming_bulk(
+                es,
+                actions,
+                chunk_size=max_chunk_docs,
+                max_chunk_bytes=max_chunk_bytes,
+                raise_on_error=False,
+                raise_on_exception=False,
+                max_retries=0,  # retries are requeues with backoff, never sleeps inside a task
+            )
+        )
+    for ok, item in outcomes:
         body: dict[str, Any] = next(iter(item.values()), {})
         doc_id = str(body.get("_id", "?"))
         verdict = classify_item(ok, item)

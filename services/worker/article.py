@@ -13,11 +13,13 @@ from services.worker.build import Page, build_document, choose_canonical
 from services.worker.dates import choose_published_at, date_from_url
 from services.worker.decode import decode_html
 from services.worker.extract import ExtractOptions, extract_article
+from services.worker.language import identify_language
 from services.worker.places import find_places
 from services.worker.similarity import SIMHASH_BANDS, simhash64, simhash_bands
-from services.worker.topics import TAGGER_NAME, TAGGER_VERSION, tag_topics
+from services.worker.topic_model import TAGGER_NAME, TAGGER_VERSION, tag_topics
 from shared.document import ArticleDocument, content_hash, document_id
 from shared.errors import PermanentError, Reason
+from shared.metrics import timed
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ def build_article(
 ) -> ArticleDocument:
     """Raise PermanentError with a reason for anything that is not a usable article."""
     html = decode_html(body, charset)
-    extraction = extract_article(html, page.url, options)
+    with timed("extract"):  # newsflow_step_duration_seconds{step="extract"}
+        extraction = extract_article(html, page.url, options)
     title = extraction.title or page.feed_title
     if not title:
         raise PermanentError(Reason.NOT_ARTICLE, "no title")
@@ -50,6 +53,8 @@ def build_article(
     published_at, date_source = choose_published_at(
         extraction.published_at, page.feed_published_at, date_from_url(page.url), page.fetched_at
     )
+    # The text decides the language; the page's markup is only a hint (language.py).
+    language = identify_language(title, extraction.text, extraction.language).language
     fingerprint = simhash64(extraction.text)
     doc_id = document_id(canonical)
     original = find_original(
@@ -57,6 +62,8 @@ def build_article(
             doc_id, content_hash(extraction.text), fingerprint, simhash_bands(fingerprint, SIMHASH_BANDS)
         )
     )
+    with timed("tag"):
+        topics = tag_topics(title, extraction.text, language)
     return build_document(
         page,
         canonical_url=canonical,
@@ -64,8 +71,8 @@ def build_article(
         text=extraction.text,
         published_at=published_at,
         published_at_source=date_source,
-        topics=tag_topics(title, extraction.text, extraction.language),
-        places=find_places(extraction.text, extraction.language),
+        topics=topics,
+        places=find_places(extraction.text, language),
         simhash=f"{fingerprint:016x}",
         duplicate_of=original,
         extractor=extraction.extractor,
@@ -74,7 +81,7 @@ def build_article(
         tagger=TAGGER_NAME,
         tagger_version=TAGGER_VERSION,
         description=extraction.description,
-        language=extraction.language,
+        language=language,
         authors=extraction.authors,
         site_name=extraction.site_name,
         image_url=extraction.image_url,

@@ -9,6 +9,7 @@ or dead-lettered (bad message, retries exhausted, unexpected error).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,12 +19,11 @@ from services.worker.duplicates import register_and_find_original
 from services.worker.extract import ExtractOptions
 from services.worker.similarity import NEAR_DUPLICATE_MAX_DISTANCE
 from shared.deps import Deps
-from shared.errors import PermanentError, Reason, RetryableError
+from shared.errors import PermanentError, Reason
 from shared.fetch import FetchResult
 from shared.messages import IndexDocument, ProcessUrl, TaskName
 from shared.polite_fetch import ensure_indexable, polite_fetch
 from shared.ratelimit import Booking
-from shared.retry import RetryPolicy
 from shared.runner import Outcome
 from shared.seen import SeenPolicy, http_status, mark_new, settle
 from shared.urls import normalize_url
@@ -49,37 +49,21 @@ def process_url(deps: Deps, message: ProcessUrl) -> Outcome:
             window_seconds=s.near_duplicate_window_days * 86400,
         )
 
-    try:
-        fetched = polite_fetch(
-            deps.http,
-            deps.redis,
-            deps.keys,
-            url,
-            deps.fetch_options,
-            robots_ttl=s.robots_ttl_seconds,
-            default_rate=s.host_rate_per_second,
-            booking=Booking.from_message(message.booking),
-            etag=message.etag,  # a recrawl: conditional GET
-            last_modified=message.last_modified,
-        )
-        if fetched.not_modified:  # a recrawl found the page as it was: nothing to do
-            _settle(deps, message, "unchanged", Reason.UNCHANGED, fetched=fetched)
-            return Outcome("article_unchanged", "unchanged", Reason.UNCHANGED)
-        ensure_indexable(fetched, deps.fetch_options)  # meta robots / X-Robots-Tag noindex: skipped
-        return _extract(deps, message, url, fetched, seen_ttl, find_original)
-    except PermanentError as exc:
-        _settle(deps, message, "skipped", exc.reason, exc.detail)
-        raise
-    except RetryableError:
-        if message.attempt >= RetryPolicy.for_stage(s, "extract").max_attempts:  # the runner gives up
-            _settle(deps, message, "dead_letter", Reason.RETRIES_EXHAUSTED)  # failed for now: later
-        raise
-
-
-def _extract(
-    deps: Deps, message: ProcessUrl, url: str, fetched: FetchResult, seen_ttl: int, find_original: Any
-) -> Outcome:
-    s = deps.settings
+    fetched = polite_fetch(
+        deps.http,
+        deps.redis,
+        deps.keys,
+        url,
+        deps.fetch_options,
+        robots_ttl=s.robots_ttl_seconds,
+        default_rate=s.host_rate_per_second,
+        booking=Booking.from_message(message.booking),
+        etag=message.etag,  # a recrawl: conditional GET
+        last_modified=message.last_modified,
+    )
+    if fetched.not_modified:  # a recrawl found the page as it was: nothing to do
+        return Outcome("article_unchanged", "unchanged", Reason.UNCHANGED, _validators(fetched))
+    ensure_indexable(fetched, deps.fetch_options)  # meta robots / X-Robots-Tag noindex: skipped
     page = Page(url, message.source_id, datetime.now(UTC), message.feed_published_at, message.feed_title)
     options = ExtractOptions(min_text_chars=s.min_text_chars, max_html_chars=s.max_body_bytes)
     doc = build_article(page, fetched.content, fetched.charset, options, find_original, normalize_url)
@@ -87,7 +71,6 @@ def _extract(
         mark_new(deps.redis, deps.keys, doc.canonical_url, seen_ttl)
     document = IndexDocument(document=doc.model_dump(mode="json")).model_dump(mode="json")
     deps.dispatcher.send(TaskName.INDEX_DOCUMENT, document)
-    _settle(deps, message, "extracted", fetched=fetched, published_at=doc.published_at)
     return Outcome(
         "article_extracted",
         "extracted",
@@ -98,35 +81,41 @@ def _extract(
             "duplicate_of": doc.duplicate_of,
             "extraction_path": doc.extraction_path,
             "published_at_source": doc.published_at_source,
+            "published_at": doc.published_at.isoformat(),  # only recent articles are recrawled
+            **_validators(fetched),
         },
     )
 
 
-def _settle(
-    deps: Deps,
-    message: ProcessUrl,
-    outcome: str,
-    reason: Reason | None = None,
-    detail: str = "",
-    fetched: FetchResult | None = None,
-    published_at: datetime | None = None,
-) -> None:
-    """Tell the seen-set the URL's final outcome (``shared.seen.settle``): done, failed for now
-    (the crawler offers it again later), or final. A done page's validators make its recrawls
-    conditional; only recently published articles are recrawled."""
+def _validators(fetched: FetchResult) -> dict[str, str]:
+    """A done page's validators, so its recrawls are conditional GETs."""
+    found = {"etag": fetched.etag, "last_modified": fetched.last_modified}
+    return {k: v for k, v in found.items() if v}
+
+
+def settle_final(deps: Deps, kwargs: Mapping[str, Any], outcome: Outcome) -> None:
+    """The runner's word that a URL has its final outcome (extracted, unchanged, skipped,
+    dead-lettered): the seen-set decides when, if ever, it is due again (``shared.seen``)."""
+    url, source_id = kwargs.get("url"), kwargs.get("source_id")
+    if not (isinstance(url, str) and isinstance(source_id, str)):
+        return  # a message that failed its model: nothing to settle
+    fields = outcome.fields
+    detail = str(fields.get("detail") or fields.get("error") or "")
     policy = SeenPolicy.from_settings(deps.settings)
     now = time.time()
+    published = fields.get("published_at")
+    published_ts = datetime.fromisoformat(published).timestamp() if isinstance(published, str) else None
     settle(
         deps.redis,
         deps.keys,
-        message.url,
-        message.source_id,
-        outcome,
-        reason,
+        url,
+        source_id,
+        outcome.outcome,
+        outcome.reason,
         now,
         policy,
         status=http_status(detail),
-        recrawl=policy.recrawls(published_at.timestamp() if published_at else None, now),
-        etag=fetched.etag if fetched else None,
-        last_modified=fetched.last_modified if fetched else None,
+        recrawl=policy.recrawls(published_ts, now),
+        etag=fields.get("etag"),
+        last_modified=fields.get("last_modified"),
     )

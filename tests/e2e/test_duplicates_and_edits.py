@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from services.indexer.search import SearchRequest, search
 from shared.celery_app import create_app
 from shared.document import document_id
 from shared.keys import Keys
 from shared.messages import ProcessUrl, Queue, TaskName
 from shared.outcomes import read_counters
+from shared.search import SearchRequest, search
 from shared.settings import Settings
 from tests.service_processes import celery_worker, indexer_process, settings_env
 from tests.waiting import wait_for

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from services.indexer.search import SearchRequest, search
 from shared.keys import Keys
 from shared.messages import Queue
-from shared.ops import queue_depths
 from shared.outcomes import read_counters
+from shared.queues import queue_depths
+from shared.search import SearchRequest, search
 from shared.settings import Settings
 from tests.integration.crawler_support import write_sources
 from tests.service_processes import celery_beat, celery_worker, indexer_process, settings_env
@@ -93,6 +93,9 @@ def test_fixture_site_becomes_searchable_exactly_once(
         assert doc["published_at_source"] == "page"
         assert doc["url"] == url
         assert doc["source"] == "fixture"
+        # Every indexed article has a language from its text (ISO 639-1) and a topic.
+        assert isinstance(doc["language"], str) and len(doc["language"]) == 2, doc["language"]
+        assert doc["topics"] and doc["tagger"] == "newsflow-static-e5"
     # Front and section pages are listings, not articles.
     listing_urls = {
         fixture_site.url(p) for p in ("/", "/news/", "/politics/", "/economy/", "/world/", "/society/")

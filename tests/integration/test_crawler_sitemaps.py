@@ -1,6 +1,6 @@
 """Sitemaps against the fixture site and real Redis, in-process: gzip sitemaps, child
 sitemaps re-read only when their <lastmod> moved, bounded fan-out, and the live-crawl age
-horizon with an explicit backfill mode."""
+horizon with an explicit backfill mode; no new poll rounds while the crawl queue is flooded."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 
+from services.crawler import handlers
 from services.crawler.listings import ListingKind
 from shared.errors import PermanentError, Reason
+from shared.messages import PollSource, Queue
 from shared.seen import url_key_hash
 from shared.sources import Source
-from tests.integration.crawler_support import InProcessCrawler
+from tests.integration.crawler_support import InProcessCrawler, write_sources
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +133,18 @@ def test_live_crawl_skips_old_articles_and_archives_backfill_reads_them(
     crawler.r.delete(crawler.keys.listing(url_key_hash(fixture_site.url("/sitemap-news.xml"))))  # unread
     taken = crawler.listing(archive, fixture_site.url("/sitemap-news.xml"), "sitemap")
     assert len(taken.new_urls) == 8
+
+
+def test_no_new_rounds_while_the_crawl_queue_is_flooded(
+    fixture_site: Any, make_crawler: Any, redis_client: Any, tmp_path: Path
+) -> None:
+    sources = write_sources(tmp_path / "sources.yaml", [{"id": "dala", "home_url": fixture_site.url("/")}])
+    crawler = make_crawler(sources_file=sources, crawl_queue_max=5)
+    queue = crawler.keys.queue(Queue.CRAWL)
+    redis_client.rpush(queue, *["{}"] * 6)  # a sitemap flood ahead of us
+    outcome = handlers.poll_source(crawler.deps, PollSource(source_id="dala"))
+    assert outcome is not None and outcome.outcome == "deferred"
+    assert redis_client.llen(queue) == 6  # no new listings sent
+    redis_client.delete(queue)
+    assert handlers.poll_source(crawler.deps, PollSource(source_id="dala")) is None  # a round
+    assert redis_client.llen(queue) == 1  # the home page listing

@@ -90,3 +90,35 @@ def test_replicas_follow_the_setting_on_existing_indices(es_client: Any, make_se
         es_client.cluster.health(index=f"{prefix}-*", wait_for_status="green", timeout="30s")["status"]
         == "green"
     )
+
+
+def test_the_sources_index_gets_its_own_mapping_with_every_dashboard_field(
+    es_client: Any, make_settings: Any
+) -> None:
+    import json
+    from pathlib import Path
+
+    prefix = make_settings().index_prefix
+    ensure_layout(es_client, IndexLayout(prefix), NOW)
+    index = sources_index(prefix)
+    mapping = es_client.indices.get_mapping(index=index)[index]["mappings"]
+    assert mapping["dynamic"] == "strict"
+    ndjson = Path(__file__).resolve().parents[2] / "deploy" / "kibana" / "source-health.ndjson"
+    named: set[str] = set()
+    for line in ndjson.read_text("utf-8").splitlines():
+        obj = json.loads(line)
+        named |= set(obj["attributes"].get("columns", []))
+        named |= {field for field, _ in obj["attributes"].get("sort", [])}
+        for layer in (
+            obj["attributes"]
+            .get("state", {})
+            .get("datasourceStates", {})
+            .get("formBased", {})
+            .get("layers", {})
+            .values()
+        ):
+            named |= {c["sourceField"] for c in layer["columns"].values()}
+        if obj["type"] == "index-pattern":
+            named.add(obj["attributes"]["timeFieldName"])
+    assert named and named <= set(mapping["properties"])
+    assert "published_at" not in mapping["properties"]  # not the article mapping

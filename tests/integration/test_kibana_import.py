@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "kibana" / "import.sh"
 NDJSON = ROOT / "deploy" / "kibana" / "newsflow.ndjson"
+HEALTH_NDJSON = ROOT / "deploy" / "kibana" / "source-health.ndjson"
 
 
 @dataclass
@@ -96,7 +97,7 @@ def run_import(kibana: FakeKibana, **env: str) -> subprocess.CompletedProcess[st
 def test_imports_every_object_with_overwrite_and_xsrf_header(kibana: FakeKibana) -> None:
     result = run_import(kibana)
     assert result.returncode == 0, result.stderr
-    (request,) = kibana.imports
+    request, health = kibana.imports  # both dashboards' files, in name order
     assert request["path"] == "/api/saved_objects/_import?overwrite=true"
     assert "kbn-xsrf" in request["headers"]
     assert request["headers"]["content-type"].startswith("multipart/form-data")
@@ -104,13 +105,17 @@ def test_imports_every_object_with_overwrite_and_xsrf_header(kibana: FakeKibana)
     for line in NDJSON.read_text("utf-8").splitlines():
         assert line in request["body"]
     assert "imported newsflow.ndjson: 10 objects" in result.stdout
+    assert 'filename="source-health.ndjson"' in health["body"]
+    for line in HEALTH_NDJSON.read_text("utf-8").splitlines():
+        assert line in health["body"]
+    assert "imported source-health.ndjson" in result.stdout
 
 
 def test_waits_until_kibana_is_available(kibana: FakeKibana) -> None:
     kibana.unavailable_polls = 1
     result = run_import(kibana)
     assert result.returncode == 0, result.stderr
-    assert kibana.status_polls == 2 and len(kibana.imports) == 1
+    assert kibana.status_polls == 2 and len(kibana.imports) == 2
 
 
 def test_gives_up_when_kibana_never_becomes_available(kibana: FakeKibana) -> None:
@@ -138,6 +143,8 @@ def test_rewrites_only_the_data_view_title_for_another_index_prefix(kibana: Fake
     body = kibana.imports[0]["body"]
     assert '"title":"news-test"' in body and '"title":"headlines"' not in body
     assert '"title":"Latest headlines"' in body
+    health = kibana.imports[1]["body"]
+    assert '"title":"news-test-sources"' in health and '"title":"headlines-sources"' not in health
 
 
 def test_refuses_an_index_prefix_that_is_not_an_index_name(kibana: FakeKibana) -> None:
@@ -149,6 +156,27 @@ def test_refuses_an_index_prefix_that_is_not_an_index_name(kibana: FakeKibana) -
 def test_sends_credentials_and_uses_the_space(kibana: FakeKibana) -> None:
     result = run_import(kibana, KIBANA_API_KEY="c2VjcmV0", KIBANA_SPACE="news")
     assert result.returncode == 0, result.stderr
-    (request,) = kibana.imports
+    request = kibana.imports[0]
     assert request["path"] == "/s/news/api/saved_objects/_import?overwrite=true"
     assert request["headers"]["authorization"] == "ApiKey c2VjcmV0"
+
+
+def test_credentials_never_reach_curls_command_line(kibana: FakeKibana, tmp_path: Path) -> None:
+    """A `curl` shim records every argument list, then runs the real curl."""
+    real_curl = subprocess.run(["which", "curl"], capture_output=True, text=True, check=True).stdout.strip()
+    argv_log = tmp_path / "argv.log"
+    shim = tmp_path / "bin" / "curl"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{argv_log}"\nexec "{real_curl}" "$@"\n')
+    shim.chmod(0o755)
+    password = 'pa"ss\\wo rd'  # curl config quoting: quotes, backslashes, spaces
+    environ_path = f"{shim.parent}:{os.environ['PATH']}"
+    result = run_import(kibana, PATH=environ_path, KIBANA_USERNAME="elastic", KIBANA_PASSWORD=password)
+    assert result.returncode == 0, result.stderr
+    import base64
+
+    expected = "Basic " + base64.b64encode(f"elastic:{password}".encode()).decode()
+    assert all(request["headers"]["authorization"] == expected for request in kibana.imports)
+    logged = argv_log.read_text("utf-8")
+    assert logged and password not in logged and "elastic:" not in logged
+    assert "pa" + '"ss' not in result.stdout + result.stderr

@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from services.indexer.search import SearchRequest, search
 from services.indexer.templates import install_templates
 from services.indexer.writer import write_batch
 from services.worker.article import build_article
 from services.worker.build import Page
 from services.worker.extract import ExtractOptions
 from shared.clients import make_elasticsearch
+from shared.search import SearchRequest, search
 from shared.urls import normalize_url
 
 pytestmark = pytest.mark.integration

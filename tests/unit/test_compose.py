@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -128,10 +127,11 @@ def test_elastic_images_follow_versions_env_and_fail_fast_without_it() -> None:
 
 
 def test_makefile_passes_versions_env_to_every_compose_call() -> None:
-    calls = [line for line in (ROOT / "Makefile").read_text("utf-8").splitlines() if "docker compose" in line]
+    lines = (ROOT / "Makefile").read_text("utf-8").splitlines()
+    (definition,) = [line for line in lines if "docker compose" in line]
+    assert definition.startswith("COMPOSE := docker compose --env-file deploy/local/versions.env ")
+    calls = [line for line in lines if "$(COMPOSE)" in line]
     assert len(calls) >= 3  # up, down, logs
-    for line in calls:
-        assert "docker compose --env-file deploy/local/versions.env " in line, line
 
 
 # --- stateful services ----------------------------------------------------------------
@@ -146,45 +146,101 @@ def test_stateful_services_have_healthchecks_and_volumes(name: str) -> None:
     assert any(str(volume).split(":")[0] in COMPOSE["volumes"] for volume in service["volumes"])
 
 
-def test_redis_is_the_official_7_image_with_aof() -> None:
+def test_redis_is_the_official_7_image_with_aof_and_a_password_from_its_config_file() -> None:
     redis = SERVICES["redis"]
     assert redis["image"] == "redis:7"
-    command = " ".join(redis["command"])
-    assert "--appendonly yes" in command and "noeviction" in command
+    assert redis["command"] == ["redis-server", "/usr/local/etc/redis/redis.conf"]
+    (config,) = redis["configs"]
+    assert config["target"] == "/usr/local/etc/redis/redis.conf"
+    content = COMPOSE["configs"][config["source"]]["content"]
+    assert "appendonly yes" in content and "noeviction" in content
+    assert "requirepass ${REDIS_PASSWORD:?" in content
     assert "ping" in " ".join(redis["healthcheck"]["test"])
+    assert redis["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?")  # not an argument
 
 
-def test_elasticsearch_is_a_single_node_with_heap_and_cluster_health_check() -> None:
+def test_elasticsearch_is_a_secured_single_node_with_heap_and_cluster_health_check() -> None:
     es = SERVICES["elasticsearch"]
     env = es["environment"]
     assert env["discovery.type"] == "single-node"
-    assert env["xpack.security.enabled"] == "false"
+    assert env["xpack.security.enabled"] == "true"
+    assert env["ELASTIC_PASSWORD"].startswith("${ELASTIC_PASSWORD:?")
     assert "-Xms" in env["ES_JAVA_OPTS"] and "-Xmx" in env["ES_JAVA_OPTS"]
-    assert "_cluster/health" in " ".join(es["healthcheck"]["test"])
+    check = " ".join(es["healthcheck"]["test"])
+    assert "_cluster/health" in check and "-K -" in check  # credentials on stdin, not argv
 
 
-def test_kibana_waits_for_elasticsearch_and_publishes_5601() -> None:
+def test_kibana_logs_in_as_kibana_system_after_setup() -> None:
     kibana = SERVICES["kibana"]
-    assert kibana["depends_on"]["elasticsearch"]["condition"] == "service_healthy"
-    assert any(str(port).endswith(":5601") for port in kibana["ports"])
+    assert kibana["depends_on"]["setup"]["condition"] == "service_completed_successfully"
+    assert kibana["environment"]["ELASTICSEARCH_USERNAME"] == "kibana_system"
+    assert kibana["environment"]["ELASTICSEARCH_PASSWORD"].startswith("${KIBANA_SYSTEM_PASSWORD:?")
     assert "/api/status" in " ".join(kibana["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize(("name", "port"), [("kibana", "5601"), ("elasticsearch", "9200"), ("redis", "6379")])
+def test_published_ports_bind_to_loopback_unless_bind_address_says_otherwise(name: str, port: str) -> None:
+    (published,) = SERVICES[name]["ports"]
+    assert published.startswith("${BIND_ADDRESS:-127.0.0.1}:") and published.endswith(f":{port}")
+    for service_name, service in [*SERVICES.items(), *OVERRIDE["services"].items()]:
+        for mapping in service.get("ports", []):
+            assert str(mapping).startswith("${BIND_ADDRESS:-127.0.0.1}:"), f"{service_name}: {mapping}"
+
+
+def test_secrets_are_generated_into_an_ignored_file_and_required() -> None:
+    script = ROOT / "deploy" / "docker" / "secrets.sh"
+    assert os.access(script, os.X_OK)
+    body = script.read_text("utf-8")
+    for name in ("ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "NEWSFLOW_ES_PASSWORD", "REDIS_PASSWORD"):
+        assert f"{name}=" in body
+        assert f"${{{name}:?" in (ROOT / "docker-compose.yml").read_text("utf-8")
+    assert "umask 077" in body and "/dev/urandom" in body
+    assert "deploy/docker/secrets.env" in (ROOT / ".gitignore").read_text("utf-8").splitlines()
+    assert "deploy/docker/secrets.env" in (ROOT / ".dockerignore").read_text("utf-8").splitlines()
+    make = (ROOT / "Makefile").read_text("utf-8")
+    assert "deploy/docker/secrets.sh" in make and "--env-file deploy/docker/secrets.env" in make
+
+
+def test_no_secret_is_interpolated_into_a_command_line() -> None:
+    secrets = ("PASSWORD", "API_KEY", "REDISCLI_AUTH", "BASIC_AUTH")
+    for name, service in SERVICES.items():
+        command = " ".join(service.get("command") or []) + " ".join(
+            service["healthcheck"]["test"] if "healthcheck" in service else []
+        )
+        for secret in secrets:
+            assert not re.search(r"\$\{[A-Z_]*" + secret, command), f"{name}: {secret} on a command line"
+
+
+def test_flower_runs_our_app_under_a_profile_with_auth_from_the_environment() -> None:
+    flower = SERVICES["flower"]
+    assert flower["profiles"] == ["monitoring"]
+    assert "shared.flower_app" in flower["command"] and "flower" in flower["command"]
+    assert flower["environment"]["FLOWER_BASIC_AUTH"].startswith("admin:${FLOWER_PASSWORD:?")
+    assert not any("auth" in arg for arg in flower["command"])
 
 
 # --- setup and the app services -------------------------------------------------------
 
 
-def test_setup_waits_for_elasticsearch_and_kibana_then_runs_index_setup_and_import() -> None:
+def test_setup_secures_elasticsearch_then_installs_the_index_layout() -> None:
     setup = SERVICES["setup"]
     assert setup["restart"] == "no"
     assert setup["depends_on"]["elasticsearch"]["condition"] == "service_healthy"
-    assert setup["depends_on"]["kibana"]["condition"] == "service_healthy"
-    assert setup["environment"]["KIBANA_URL"] == "${KIBANA_URL:-http://kibana:5601}"
+    assert setup["environment"]["ELASTICSEARCH_USERNAME"] == "elastic"
     (script,) = setup["command"]
     path = ROOT / script
     assert os.access(path, os.X_OK), f"{script} must be executable"
     body = path.read_text("utf-8")
-    assert "python -m services.indexer setup" in body
-    assert body.index("services.indexer setup") < body.index("deploy/kibana/import.sh")
+    assert "deploy/docker/security.py" in body and "python -m services.indexer setup" in body
+    assert body.index("security.py") < body.index("services.indexer setup")
+
+
+def test_kibana_setup_imports_the_saved_objects_once_kibana_answers() -> None:
+    kibana_setup = SERVICES["kibana-setup"]
+    assert kibana_setup["restart"] == "no"
+    assert kibana_setup["command"] == ["deploy/kibana/import.sh"]
+    assert kibana_setup["depends_on"]["kibana"]["condition"] == "service_healthy"
+    assert kibana_setup["environment"]["KIBANA_URL"] == "${KIBANA_URL:-http://kibana:5601}"
     assert os.access(ROOT / "deploy" / "kibana" / "import.sh", os.X_OK)
 
 
@@ -243,16 +299,25 @@ def test_stores_default_to_the_bundled_servers_but_are_overridable() -> None:
         assert env["REDIS_URL"] == "${REDIS_URL:-redis://redis:6379/0}"
         assert env["ELASTICSEARCH_URL"] == "${ELASTICSEARCH_URL:-http://elasticsearch:9200}"
         # Secrets pass through only when set: an empty ELASTICSEARCH_API_KEY would be sent as a key.
-        assert env["ELASTICSEARCH_API_KEY"] is None and env["ELASTICSEARCH_PASSWORD"] is None
+        assert env["ELASTICSEARCH_API_KEY"] is None
+        assert env["REDIS_PASSWORD"].startswith("${REDIS_PASSWORD:?")
+    for name in APP_SERVICES:  # the services log in as the least-privileged `newsflow` user
+        env = SERVICES[name]["environment"]
+        assert env["ELASTICSEARCH_USERNAME"] == "${ELASTICSEARCH_USERNAME:-newsflow}"
+        assert env["ELASTICSEARCH_PASSWORD"].startswith("${NEWSFLOW_ES_PASSWORD:?")
+        assert env["METRICS_PORT"] == "${METRICS_PORT:-9100}"
 
 
 def test_app_environment_names_are_real_settings() -> None:
     settings = {name.upper() for name in Settings.model_fields}
     import_script = (ROOT / "deploy" / "kibana" / "import.sh").read_text("utf-8")
-    for name in [*APP_SERVICES, "setup"]:
+    setup_script = (ROOT / "deploy" / "docker" / "security.py").read_text("utf-8")
+    for name in [*APP_SERVICES, "setup", "kibana-setup"]:
         for variable in SERVICES[name]["environment"]:
-            if variable.startswith("KIBANA_"):
+            if variable.startswith("KIBANA_") and name != "setup":
                 assert variable in import_script, f"{variable} is not read by import.sh"
+            elif variable in {"KIBANA_SYSTEM_PASSWORD", "NEWSFLOW_ES_PASSWORD"}:
+                assert variable in setup_script, f"{variable} is not read by security.py"
             else:
                 assert variable in settings, f"{name}: {variable} is not a field of shared/settings.py"
 
@@ -271,7 +336,8 @@ def test_every_interpolation_is_well_formed() -> None:
         text = path.read_text("utf-8")
         for match in re.finditer(r"\$\{([^}]*)\}", text):
             assert re.fullmatch(r"[A-Z_][A-Z0-9_]*(?:(?::?[-?])[^}]*)?", match.group(1)), match.group(0)
-        assert "$" not in re.sub(r"\$\{[^}]*\}", "", text), f"{path.name}: a bare $ would be interpolated"
+        bare = re.sub(r"\$\$[A-Z_]+", "", re.sub(r"\$\{[^}]*\}", "", text))  # $$VAR: the container's shell
+        assert "$" not in bare, f"{path.name}: a bare $ would be interpolated"
 
 
 # --- the image ------------------------------------------------------------------------
@@ -306,28 +372,37 @@ def test_dockerfile_copies_the_repo_layout_the_code_reads() -> None:
         assert (ROOT / path).exists(), f"COPY {path}: no such file"
 
 
-# --- the real compose, where one is installed -------------------------------------------
+# --- the compose loader itself ------------------------------------------------------------
+# composecheck (deploy/local/composecheck, built by deploy/local/tools.sh) is compose-go, the
+# loader inside Docker Compose v2: schema validation against the Compose Specification,
+# interpolation and merging, as `docker compose config` does them, without a Docker engine.
+
+SECRETS = {
+    "ELASTIC_PASSWORD": "e1",
+    "KIBANA_SYSTEM_PASSWORD": "k1",
+    "NEWSFLOW_ES_PASSWORD": "n1",
+    "REDIS_PASSWORD": "r1",
+    "FLOWER_PASSWORD": "f1",
+}
 
 
-def _compose_command() -> list[str] | None:
-    """`docker compose` (plugin) or a Compose v2 `docker-compose` binary; None without either."""
-    candidates = [["docker", "compose"], ["docker-compose"]]
-    for command in candidates:
-        if shutil.which(command[0]) is None:
-            continue
-        probe = subprocess.run([*command, "version"], capture_output=True, text=True, check=False)
-        if probe.returncode == 0 and "v2." in probe.stdout:
-            return command
-    return None
+def _composecheck() -> str:
+    path = Path(os.environ.get("NEWSFLOW_COMPOSECHECK", ROOT / ".cache" / "tools" / "bin" / "composecheck"))
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run deploy/local/tools.sh (make tools) to build it")
+    return str(path)
 
 
-def _render(*args: str) -> subprocess.CompletedProcess[str]:
-    command = _compose_command()
-    if command is None:
-        pytest.skip("no Docker Compose v2 on this machine")
+def _render(
+    tmp_path: Path, *args: str, secrets: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    secrets_file = tmp_path / "secrets.env"
+    secrets_file.write_text(
+        "".join(f"{k}={v}\n" for k, v in (SECRETS if secrets is None else secrets).items())
+    )
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
     return subprocess.run(
-        [*command, *args, "config", "--format", "json"],
+        [_composecheck(), "--env-file", str(VERSIONS_ENV), "--env-file", str(secrets_file), *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -337,18 +412,51 @@ def _render(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("files", [[], ["-f", "docker-compose.yml"]], ids=["with-override", "production"])
-def test_real_compose_renders_the_stack(files: list[str]) -> None:
-    result = _render("--env-file", "deploy/local/versions.env", *files)
+@pytest.mark.parametrize(
+    "files",
+    [["-f", "docker-compose.yml", "-f", "compose.override.yml"], ["-f", "docker-compose.yml"]],
+    ids=["with-override", "production"],
+)
+def test_compose_loader_validates_and_renders_the_stack(tmp_path: Path, files: list[str]) -> None:
+    result = _render(tmp_path, *files, "--profile", "monitoring")
     assert result.returncode == 0 and result.stdout.strip(), result.stderr
     rendered = json.loads(result.stdout)
     version = env_file(VERSIONS_ENV)["ELASTICSEARCH_VERSION"]
     assert rendered["services"]["kibana"]["image"].endswith(f":{version}")
-    assert set(APP_SERVICES) <= rendered["services"].keys()
+    assert (
+        set(APP_SERVICES) | {"flower", "source-health", "setup", "kibana-setup"}
+        <= rendered["services"].keys()
+    )
+    assert "requirepass r1" in rendered["configs"]["redis_conf"]["content"]
+    for name in ("kibana", "elasticsearch", "redis"):
+        (port,) = rendered["services"][name]["ports"]
+        assert port["host_ip"] == "127.0.0.1", name
 
 
-def test_real_compose_refuses_to_run_without_the_version() -> None:
-    result = _render("-f", "docker-compose.yml")
-    # Some Compose wrappers exit 0 on errors: the missing output and the message are what count.
-    assert not result.stdout.strip()
-    assert "ELASTICSEARCH_VERSION" in result.stderr
+def test_flower_needs_its_profile(tmp_path: Path) -> None:
+    result = _render(tmp_path, "-f", "docker-compose.yml")
+    assert result.returncode == 0, result.stderr
+    assert "flower" not in json.loads(result.stdout)["services"]
+
+
+def test_compose_refuses_to_run_without_the_version_or_the_secrets(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    no_version = subprocess.run(
+        [_composecheck(), "-f", "docker-compose.yml"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert no_version.returncode != 0 and not no_version.stdout.strip()
+    assert "ELASTICSEARCH_VERSION" in no_version.stderr or "PASSWORD" in no_version.stderr
+    no_secrets = _render(tmp_path, "-f", "docker-compose.yml", secrets={})
+    assert no_secrets.returncode != 0 and "deploy/docker/secrets.sh" in no_secrets.stderr
+
+
+def test_compose_loader_rejects_what_the_specification_does_not_allow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("services:\n  redis:\n    image: redis:7\n    restart_policy: always\n")
+    result = _render(tmp_path, "-f", str(broken))
+    assert result.returncode != 0 and "restart_policy" in result.stderr

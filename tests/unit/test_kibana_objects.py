@@ -1,4 +1,6 @@
-"""The Kibana saved objects in deploy/kibana/*.ndjson, checked against the index mapping.
+"""The Kibana saved objects in deploy/kibana/newsflow.ndjson, checked against the index mapping.
+
+(deploy/kibana/source-health.ndjson reads the sources index: tests/unit/test_kibana_source_health.py.)
 
 No Kibana here: these tests check what a file can show. Every line parses, references resolve
 inside the files, the JSON-in-a-string attributes parse, and every field any object names
@@ -30,7 +32,7 @@ LENS_RECORDS = "___records___"  # Lens' pseudo-field for "count of documents"
 
 def load_objects() -> list[dict[str, Any]]:
     objects = []
-    for path in sorted(KIBANA_DIR.glob("*.ndjson")):
+    for path in [KIBANA_DIR / "newsflow.ndjson"]:
         for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
             if line.strip():
                 try:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.indexer.search import SearchRequest, build_query, parse_since
+from shared.search import SearchRequest, build_query, parse_since
 
 NOW = datetime(2025, 10, 20, 12, 0, tzinfo=UTC)
 

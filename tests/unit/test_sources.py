@@ -13,13 +13,13 @@ from shared.sources import SourcesCache, SourcesError, load_sources, parse_sourc
 REPO = Path(__file__).resolve().parent.parent.parent
 
 
-def test_example_sources_file_loads() -> None:
+def test_default_sources_file_loads_real_outlets_without_placeholders() -> None:
     sources = load_sources(REPO / "deploy" / "sources.yaml")
-    assert sources
-    wire = sources["example-wire"]
-    assert wire.feeds == ("https://wire.example.com/rss/latest.xml",)
-    assert wire.rate_per_second == 2
-    assert sources["orda-en"].needs_discovery
+    assert len(sources) >= 5 and sources["orda-en"].needs_discovery
+    assert sources["tengrinews"].feeds == ("https://tengrinews.kz/news.rss",)
+    for source in sources.values():
+        assert source.home_url.startswith("https://"), source.id
+        assert "example" not in source.home_url and "localhost" not in source.home_url, source.id
 
 
 def test_relative_urls_resolve_against_home() -> None:

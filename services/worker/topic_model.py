@@ -1,0 +1,260 @@
+"""The learned topic model: a static multilingual token-embedding table and a linear head.
+
+Pure and deterministic; numpy at run time, nothing else (no PyTorch, no tokenizer library).
+``scripts/build_topic_model.py`` (``make model``) builds ``data/topic_model/model.npz``;
+``data/topic_model/MODEL_CARD.md`` says on what, how, and how well.
+
+How an article is scored:
+
+1. Title and the first ``MAX_BODY_CHARS`` of the body are cut into SentencePiece pieces of
+   multilingual-e5-small's vocabulary (pruned to Latin and Cyrillic pieces), the title
+   counting ``TITLE_WEIGHT`` times.
+2. The document vector is the weighted mean of the pieces' vectors. Each piece's vector is
+   the teacher's (multilingual-e5-small's) embedding of that piece alone, reduced by PCA;
+   its weight falls with its frequency (``a / (a + p)``), so "the" and "и" count little.
+3. The mean vector of the article's language is subtracted (per-language centring: without
+   it, what separates languages swamps what separates topics, and a head fitted mostly on
+   English does not carry over to Kyrgyz), and the vector is L2-normalised.
+4. A softmax head over the 17 IPTC top-level topics gives probabilities; the best topic is
+   always kept, a second or third if its probability is at least ``RELATIVE`` of the best.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import unicodedata
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from shared.document import Topic
+
+__all__ = [
+    "MODEL_PATH",
+    "TAGGER_NAME",
+    "TAGGER_VERSION",
+    "TopicModel",
+    "load_model",
+    "tag_topics",
+]
+
+TAGGER_NAME = "newsflow-static-e5"
+TAGGER_VERSION = "2.0.0"  # bump whenever model.npz or the scoring changes
+
+MODEL_DIR = Path(__file__).parent / "data" / "topic_model"
+MODEL_PATH = MODEL_DIR / "model.npz"
+
+# Only the first this-many characters of the body are read: the topic is stated early, and
+# it bounds the time on a huge page.
+MAX_BODY_CHARS = 2_000
+# A headline states the subject: its pieces count this many times.
+TITLE_WEIGHT = 3.0
+# A second or third topic must reach this share of the best topic's probability.
+RELATIVE = 0.5
+# At most this many evidence pieces per topic.
+MAX_EVIDENCE = 5
+# Words whose segmentation is remembered (news repeats its words).
+WORD_CACHE = 50_000
+# The language whose mean vector is used for a language the model has no mean for.
+_GLOBAL = "*"
+
+
+@dataclass(frozen=True)
+class TopicModel:
+    tokenizer: PieceTokenizer
+    pieces: np.ndarray  # (V,) str
+    vectors_q: np.ndarray  # (V, D) int8: a piece's vector is vectors_q[i] * row_scale[i]
+    row_scale: np.ndarray  # (V,) float32: quantisation scale times the piece's weight
+    weights: np.ndarray  # (V,) float32, 0 for pieces that carry no meaning (unk, "▁")
+    means: dict[str, np.ndarray]  # language -> (D,) mean document vector
+    head_w: np.ndarray  # (D, C)
+    head_b: np.ndarray  # (C,)
+    codes: tuple[str, ...]
+    labels: tuple[str, ...]
+    sha256: str
+
+    def document_vector(self, title: str, text: str, language: str | None) -> np.ndarray | None:
+        ids, counts = self._piece_counts(title, text)
+        if ids.size == 0:
+            return None
+        return self._vector(ids, counts, language)
+
+    def _piece_counts(self, title: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        title_ids = self.tokenizer.encode(title) if title else []
+        body_ids = self.tokenizer.encode(text[:MAX_BODY_CHARS]) if text else []
+        all_ids = np.asarray(title_ids + body_ids, dtype=np.int64)
+        if all_ids.size == 0:
+            return all_ids, np.zeros(0, dtype=np.float32)
+        mult = np.ones(all_ids.size, dtype=np.float32)
+        mult[: len(title_ids)] = TITLE_WEIGHT
+        ids, inverse = np.unique(all_ids, return_inverse=True)
+        counts = np.bincount(inverse, weights=mult).astype(np.float32)
+        keep = self.weights[ids] > 0
+        return ids[keep], counts[keep]
+
+    def _vector(self, ids: np.ndarray, counts: np.ndarray, language: str | None) -> np.ndarray | None:
+        total = float(counts @ self.weights[ids])
+        if total <= 0:
+            return None
+        vec = ((counts * self.row_scale[ids]) @ self.vectors_q[ids].astype(np.float32)) / total
+        vec = vec - self.means.get(language or _GLOBAL, self.means[_GLOBAL])
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm > 0 else None
+
+    def probabilities(self, title: str, text: str, language: str | None) -> np.ndarray | None:
+        vec = self.document_vector(title, text, language)
+        if vec is None:
+            return None
+        return _softmax(vec @ self.head_w + self.head_b)
+
+    def tag(self, title: str, text: str, language: str | None, max_topics: int = 3) -> list[Topic]:
+        if max_topics <= 0:
+            return []
+        ids, counts = self._piece_counts(title, text)
+        if ids.size == 0:
+            return []
+        vec = self._vector(ids, counts, language)
+        if vec is None:
+            return []
+        probs = _softmax(vec @ self.head_w + self.head_b)
+        order = np.argsort(-probs, kind="stable")
+        best = float(probs[order[0]])
+        chosen = [int(c) for c in order[:max_topics] if float(probs[c]) >= RELATIVE * best]
+        # Evidence: the pieces that pushed hardest towards the topic.
+        rows = self.vectors_q[ids].astype(np.float32) * (counts * self.row_scale[ids])[:, None]
+        pushes = rows @ self.head_w[:, chosen]
+        topics = []
+        for k, c in enumerate(chosen):
+            top = np.argsort(-pushes[:, k], kind="stable")[:MAX_EVIDENCE]
+            evidence = [
+                str(self.pieces[ids[i]]).replace("\u2581", "").strip() for i in top if pushes[i, k] > 0
+            ]
+            topics.append(
+                Topic(
+                    code=self.codes[c],
+                    label=self.labels[c],
+                    score=round(float(probs[c]), 3),
+                    evidence=[e for e in evidence if e],
+                )
+            )
+        return topics
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max()
+    e = np.exp(z)
+    return np.asarray(e / e.sum())
+
+
+class PieceTokenizer:
+    """SentencePiece-Unigram segmentation (best sum of piece log-probabilities per word).
+
+    SentencePiece's Unigram algorithm (NFKC, split on whitespace, each word led by the
+    metaspace "▁") in plain Python: a dict of the pieces costs about 15 MB where the
+    ``tokenizers`` package's Unigram model took about 100 MB, and news repeats its words,
+    so a per-word cache makes it fast (about 0.4 ms per article warm, 6 ms cold).
+    """
+
+    def __init__(self, pieces: list[str], scores: list[float], unk_id: int) -> None:
+        self._ids = {p: i for i, p in enumerate(pieces) if i != unk_id}
+        self._scores = scores
+        self._unk = unk_id
+        self._unk_score = min(scores) - 10.0
+        self._max_len = max(len(p) for p in pieces)
+        self._word = lru_cache(maxsize=WORD_CACHE)(self._segment)
+
+    def encode(self, text: str) -> list[int]:
+        ids: list[int] = []
+        for word in unicodedata.normalize("NFKC", text).split():
+            ids.extend(self._word(word))
+        return ids
+
+    def _segment(self, word: str) -> tuple[int, ...]:
+        word = "\u2581" + word
+        n = len(word)
+        neg = -math.inf
+        best = [0.0] + [neg] * n
+        back = [0] * (n + 1)
+        piece = [0] * (n + 1)
+        ids, scores, max_len = self._ids, self._scores, self._max_len
+        for i in range(n):
+            here = best[i]
+            if here == neg:
+                continue
+            for j in range(i + 1, min(n, i + max_len) + 1):
+                pid = ids.get(word[i:j])
+                if pid is not None:
+                    score = here + scores[pid]
+                    if score > best[j]:
+                        best[j], back[j], piece[j] = score, i, pid
+            score = here + self._unk_score
+            if score > best[i + 1]:
+                best[i + 1], back[i + 1], piece[i + 1] = score, i, self._unk
+        out: list[int] = []
+        j = n
+        while j > 0:
+            out.append(piece[j])
+            j = back[j]
+        return tuple(reversed(out))
+
+
+def build_tokenizer(pieces: list[str], scores: list[float], unk_id: int) -> PieceTokenizer:
+    return PieceTokenizer(pieces, scores, unk_id)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_model(path: Path = MODEL_PATH) -> TopicModel:
+    """Read a model file written by scripts/build_topic_model.py."""
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        pieces = z["pieces"]
+        scores = z["scores"].astype(np.float64)
+        q = z["vectors_q"]
+        scale = z["vectors_scale"].astype(np.float32)
+        weights = z["weights"].astype(np.float32)
+        mean_vectors = z["means"].astype(np.float32)
+        head_w = z["head_w"].astype(np.float32)
+        head_b = z["head_b"].astype(np.float32)
+    means = {lang: mean_vectors[i] for i, lang in enumerate(meta["mean_languages"])}
+    tokenizer = build_tokenizer([str(p) for p in pieces], [float(s) for s in scores], int(meta["unk_id"]))
+    return TopicModel(
+        tokenizer=tokenizer,
+        pieces=pieces,
+        vectors_q=q,
+        row_scale=scale * weights,
+        weights=weights,
+        means=means,
+        head_w=head_w,
+        head_b=head_b,
+        codes=tuple(meta["codes"]),
+        labels=tuple(meta["labels"]),
+        sha256=file_sha256(path),
+    )
+
+
+@cache
+def _model() -> TopicModel:
+    return load_model()
+
+
+def tag_topics(title: str, text: str, language: str | None, max_topics: int = 3) -> list[Topic]:
+    """The best 1..``max_topics`` IPTC top-level topics for an article, each with a score.
+
+    ``language`` is the article's ISO 639-1 code (services.worker.language), used to pick
+    the per-language mean; any language is tagged (one without its own mean uses the
+    average of the others). Empty text gives ``[]``.
+    """
+    if not (title.strip() or text.strip()):
+        return []
+    return _model().tag(title, text, language, max_topics)
