@@ -172,31 +172,17 @@ def service_env(env: Env, scenario: Scenario, run_dir: Path, redis_url: str, pre
 
 
 def dead_letters(r: redis.Redis, prefix: str) -> list[dict[str, Any]]:
-    """Every dead-letter entry under the prefix, whatever the store's layout (list, hash,
-    sorted set, stream or plain keys): JSON objects that carry a ``reason``."""
-    found: dict[str, dict[str, Any]] = {}
-    for key in r.scan_iter(f"{prefix}:*dead*", count=1000):
-        kind = r.type(key)
-        kind = kind.decode() if isinstance(kind, bytes) else kind
-        raws: list[Any] = []
-        if kind == "list":
-            raws = r.lrange(key, 0, -1)
-        elif kind == "hash":
-            raws = r.hvals(key)
-        elif kind == "zset":
-            raws = r.zrange(key, 0, -1)
-        elif kind == "stream":
-            raws = [v for _, fields in r.xrange(key) for v in fields.values()]
-        elif kind == "string":
-            raws = [r.get(key)]
-        for raw in raws:
-            try:
-                entry = json.loads(raw)
-            except (TypeError, ValueError):
-                continue
-            if isinstance(entry, dict) and "reason" in entry:
-                found[json.dumps(entry, sort_keys=True, default=str)] = entry
-    return list(found.values())
+    """Every dead-letter entry under the prefix (each a dict with ``reason`` and the message's
+    ``kwargs``): through the registry (``shared.deadletters``) where it exists, else the older
+    JSON list (``shared.deadletter``)."""
+    from shared.keys import Keys
+
+    try:
+        from shared.deadletters import DeadLetters  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raws = r.lrange(Keys(prefix).dead_letters, 0, -1)  # type: ignore[attr-defined,unused-ignore]
+        return [json.loads(raw) for raw in raws]
+    return list(DeadLetters(r, Keys(prefix)).list(limit=1_000_000))
 
 
 def _urls_in(value: Any) -> set[str]:
@@ -307,7 +293,7 @@ def run_scenario(env: Env, scenario: Scenario) -> Row:
     finally:
         row.redis_peak_mb = peak / 1e6
         row.notes += ctx.notes
-        sup.shutdown()
+        sup.shutdown(fast=True)
         site.faults.clear()
         env.proxy.on_bulk = None
         env.proxy.set_mode("pass")
@@ -335,7 +321,7 @@ def _drained(
         return False
     if site.poison_url is None:
         return True
-    client = redis.Redis.from_url(r_url)
+    client = redis.Redis.from_url(r_url, decode_responses=True)
     try:
         return any(
             site.poison_url in _urls_in(d) and str(d.get("reason")) == "poison"
@@ -354,7 +340,7 @@ def _reconcile(
     row.missing = len(expected) - row.indexed
     row.duplicates = sum(n - 1 for n in per_url.values() if n > 1)
     row.extra = sum(n for u, n in per_url.items() if u not in expected)
-    client = redis.Redis.from_url(r_url)
+    client = redis.Redis.from_url(r_url, decode_responses=True)
     try:
         entries = dead_letters(client, prefix)
     finally:
