@@ -24,13 +24,15 @@ import uuid
 
 import redis
 
-from services.crawler.crawl import send_process_url
+from services.crawler.crawl import process_url_message
 from services.crawler.listings import parse_sitemap
-from services.crawler.sources import Source
 from shared.celery_app import create_app
+from shared.dispatch import Dispatcher
 from shared.keys import Keys
+from shared.messages import TaskName
 from shared.seen import mark_new, mark_new_many
 from shared.settings import Settings
+from shared.sources import Source
 
 BASE = "https://news.example.com"
 
@@ -88,7 +90,7 @@ def bench_overhead(r: redis.Redis, redis_url: str, n: int, rounds: int) -> None:
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     keys = Keys(prefix)
     settings = Settings(redis_url=redis_url, redis_prefix=prefix)
-    app = create_app("bench", settings)
+    dispatcher = Dispatcher(create_app("bench", settings), r, keys)
     source = Source(id="bench", home_url=BASE + "/")
     parse_us, dedup_us, send_us = [], [], []
     try:
@@ -99,10 +101,8 @@ def bench_overhead(r: redis.Redis, redis_url: str, n: int, rounds: int) -> None:
             t1 = time.perf_counter()
             fresh = mark_new_many(r, keys, [link.url for link in listing.links], 3600)
             t2 = time.perf_counter()
-            with app.producer_or_acquire() as producer:
-                for link, is_new in zip(listing.links, fresh, strict=True):
-                    if is_new:
-                        send_process_url(_ProducerSender(app, producer), source, link)
+            new = [link for link, is_new in zip(listing.links, fresh, strict=True) if is_new]
+            dispatcher.send_many(TaskName.PROCESS_URL, [process_url_message(source, link) for link in new])
             t3 = time.perf_counter()
             assert len(listing.links) == n and all(fresh)
             parse_us.append((t1 - t0) / n * 1e6)
@@ -112,7 +112,7 @@ def bench_overhead(r: redis.Redis, redis_url: str, n: int, rounds: int) -> None:
         print(f"overhead: {rounds} rounds of a {n}-URL news sitemap (median per URL)")
         print(f"overhead: parse+normalise {med(parse_us):.1f} us/URL")
         print(f"overhead: seen-set claim  {med(dedup_us):.1f} us/URL (pipelined SET NX EX)")
-        print(f"overhead: enqueue         {med(send_us):.1f} us/URL (ProcessUrl + send_task)")
+        print(f"overhead: enqueue         {med(send_us):.1f} us/URL (ProcessUrl + pipelined send_many)")
         total = med(parse_us) + med(dedup_us) + med(send_us)
         print(f"overhead: total           {total:.1f} us/URL")
         again = time.perf_counter()
@@ -121,17 +121,6 @@ def bench_overhead(r: redis.Redis, redis_url: str, n: int, rounds: int) -> None:
         print(f"overhead: re-seen URL claim {dup_us:.1f} us/URL (all duplicates: {not any(fresh)})")
     finally:
         _cleanup(r, prefix)
-
-
-class _ProducerSender:
-    """send_task on one pooled producer (what a worker process does in steady state)."""
-
-    def __init__(self, app: object, producer: object) -> None:
-        self.app = app
-        self.producer = producer
-
-    def send_task(self, name: str, args: object = None, kwargs: object = None) -> object:
-        return self.app.send_task(name, kwargs=kwargs, producer=self.producer)  # type: ignore[attr-defined]
 
 
 def main() -> None:

@@ -6,8 +6,8 @@
 Three figures, documents per second:
   raw _bulk      a bare loop of 500-document ``_bulk`` requests (the ceiling);
   write_batch    our write path in-process: realtime mget + planning + streaming_bulk;
-  indexer        the real Celery indexer process draining a pre-filled queue (message
-                 decoding, validation, batching, outcomes and all).
+  indexer        the real indexer process draining a pre-filled index stream (message
+                 decoding, validation, batching, outcomes, acknowledgements and all).
 It prints figures and asserts nothing.
 """
 
@@ -25,14 +25,14 @@ from typing import Any
 
 from services.indexer.templates import install_templates
 from services.indexer.writer import write_batch
-from shared.celery_app import create_app
+from shared import index_stream
 from shared.clients import make_elasticsearch, make_redis
 from shared.keys import Keys
-from shared.messages import IndexDocument, Queue, TaskName
+from shared.messages import IndexDocument
 from shared.outcomes import read_counters
 from shared.settings import Settings
 from tests.factories import make_document
-from tests.service_processes import celery_worker, settings_env
+from tests.service_processes import indexer_process, settings_env
 
 WORDS = [
     "oil",
@@ -106,20 +106,11 @@ def main() -> None:
             batches.append(len(docs) / (time.perf_counter() - start))
         raw, batch = statistics.median(raws), statistics.median(batches)
 
-        sender = create_app("bench", settings)
-        for d in documents(args.docs, "celery"):
-            sender.send_task(
-                TaskName.INDEX_DOCUMENT, kwargs=IndexDocument(document=d).model_dump(mode="json")
-            )
         keys = Keys(settings.redis_prefix)
-        with celery_worker(
-            "services.indexer.tasks",
-            [Queue.INDEX],
-            settings_env(settings),
-            name="bench-indexer",
-            pool=None,
-            concurrency=None,
-        ):
+        messages = [IndexDocument(document=d).model_dump(mode="json") for d in documents(args.docs, "stream")]
+        for i in range(0, len(messages), 1000):
+            index_stream.publish(r, keys, messages[i : i + 1000])
+        with indexer_process(settings_env(settings), name="bench-indexer"):
             deadline = time.perf_counter() + 600
             while read_counters(r, keys).get("index:created", 0) < args.docs:
                 if time.perf_counter() > deadline:
@@ -131,7 +122,7 @@ def main() -> None:
         span = es.search(
             index=prefix,
             size=0,
-            query={"prefix": {"url": "http://bench.test/celery/"}},
+            query={"prefix": {"url": "http://bench.test/stream/"}},
             aggs={"first": {"min": {"field": "indexed_at"}}, "last": {"max": {"field": "indexed_at"}}},
         )["aggregations"]
         seconds = (span["last"]["value"] - span["first"]["value"]) / 1000
@@ -144,7 +135,7 @@ def main() -> None:
     print(f"bulk throughput, {args.docs} documents of ~3 KB, one local node (docs/s, median of 3):")
     print(f"  raw _bulk loop        {raw:8.0f}")
     print(f"  write_batch           {batch:8.0f}  ({batch / raw:.0%} of raw)")
-    print(f"  indexer (Celery)      {service:8.0f}  ({service / raw:.0%} of raw; one run, one process)")
+    print(f"  indexer (stream)      {service:8.0f}  ({service / raw:.0%} of raw; one run, one process)")
 
 
 if __name__ == "__main__":

@@ -1,24 +1,46 @@
-"""The one Celery app, configured from settings: routing, limits and serialisation decided once."""
+"""The one Celery app, configured from settings: routing, limits, delivery decided once.
+
+Delivery (details and reasons: docs/delivery.md):
+
+* late acks, ``task_reject_on_worker_lost`` and ``task_acks_on_failure_or_timeout=False``:
+  a killed pool child or a hard time limit puts the message back on its queue at once (and
+  ``shared.runner`` counts the delivery, so poison is bounded). That last setting also
+  makes kombu *delete* a message whose task raised, so the runner lets nothing escape but
+  ``Reject(requeue=True)``;
+* prefetch multiplier 1 and nothing delayed inside a worker (``shared.delay``): a worker
+  holds only what it is working on, so the visibility timeout can be short (30 s) and a
+  ``kill -9`` of a worker's main process costs that, not twenty minutes;
+* a heartbeat thread in each worker renews the unacked-index scores of the messages it
+  still holds, so a task slower than the visibility timeout is never handed out twice;
+* a delay pump thread in each worker moves due delayed messages to their queues;
+* ``worker_cancel_long_running_tasks_on_connection_loss``: after a broker reconnect the
+  tasks from the old connection are cancelled; their messages return to the queue.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
+import redis
 import structlog
-from celery import Celery, signals
+from celery import Celery, bootsteps, signals
 
+from shared.deps import process_deps
+from shared.keys import Keys
 from shared.logging import configure_logging
 from shared.messages import TASK_QUEUES, Queue
 from shared.settings import Settings, get_settings
 
-# The longest retry countdown we ever schedule; the visibility timeout must exceed it, or
-# Redis hands a delayed message to a second worker before the first one runs it.
-MAX_COUNTDOWN_SECONDS = 600
+log = structlog.get_logger(__name__)
 
 
 def create_app(service: str, settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     app = Celery(service, broker=settings.redis_url)
+    visibility = settings.visibility_timeout_seconds
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -27,26 +49,31 @@ def create_app(service: str, settings: Settings | None = None) -> Celery:
         task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
         task_default_queue=Queue.EXTRACT,
         task_create_missing_queues=True,
-        # At-least-once: a killed worker's message returns instead of disappearing.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        # Tasks turn every expected failure into an outcome themselves; an exception that
-        # still escapes means Redis itself is unreachable, and the message must come back.
         task_acks_on_failure_or_timeout=False,
         worker_prefetch_multiplier=1,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
         broker_transport_options={
-            "visibility_timeout": max(settings.task_time_limit, MAX_COUNTDOWN_SECONDS) * 2,
+            "visibility_timeout": visibility,
+            # Sweep for abandoned messages every few seconds, not kombu's 10 x 10 s.
+            "unacked_restore_interval": max(1, visibility // 6),
+            "unacked_restore_throttle": 1,
+            "unacked_mutex_expire": max(10, visibility),
             # Separate keys per prefix so test runs and deployments sharing one Redis never mix.
-            "global_keyprefix": f"{settings.redis_prefix}:celery:",
+            "global_keyprefix": Keys(settings.redis_prefix).broker_prefix,
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        worker_send_task_events=False,
+        # Task events for Flower / `celery events`.
+        worker_send_task_events=True,
+        task_send_sent_event=True,
         timezone="UTC",
         enable_utc=True,
     )
+    app.steps["consumer"].add(MessageLayerStep)
     _connect_signals(service, settings)
     return app
 
@@ -62,3 +89,79 @@ def _connect_signals(service: str, settings: Settings) -> None:
         structlog.contextvars.bind_contextvars(
             service=service, task_id=task_id, task_name=getattr(task, "name", None)
         )
+
+
+class Heartbeat:
+    """Keeps the messages a live worker holds from looking abandoned.
+
+    kombu hands a message out again once its score in the unacked index is older than the
+    visibility timeout. Every ``interval`` seconds this renews the score of every delivery
+    tag the worker still holds (``ZADD XX``: a tag acknowledged meanwhile is not revived).
+    A worker that dies stops renewing, and its messages return one timeout later.
+    """
+
+    def __init__(self, r: redis.Redis, keys: Keys, held: Callable[[], list[str]], interval: float) -> None:
+        self._r, self._keys, self._held, self._interval = r, keys, held, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> int:
+        tags = self._held()
+        if tags:
+            now = time.time()
+            self._r.zadd(self._keys.unacked_index, dict.fromkeys(tags, now), xx=True)
+        return len(tags)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.beat()
+            except Exception as exc:  # Redis away: the next beat tries again
+                log.warning("heartbeat_failed", error=str(exc)[:300])
+
+    def start(self) -> Heartbeat:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="unacked-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def held_delivery_tags(consumer: Any) -> list[str]:
+    """Delivery tags the worker's task consumer holds unacknowledged (kombu's QoS)."""
+    task_consumer = getattr(consumer, "task_consumer", None)
+    channel = getattr(task_consumer, "channel", None)
+    delivered = getattr(getattr(channel, "qos", None), "_delivered", None) or {}
+    return [str(tag) for tag in tuple(delivered)]
+
+
+class MessageLayerStep(bootsteps.StartStopStep):
+    """In a worker's main process: the delay pump and the unacked heartbeat threads."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self._pump: Any = None
+        self._heartbeat: Heartbeat | None = None
+
+    def start(self, parent: Any) -> None:
+        deps = process_deps(parent.app)
+        if self._pump is None:
+            self._pump = deps.pump().start()
+        if self._heartbeat is None:
+            interval = max(1.0, deps.settings.visibility_timeout_seconds / 4)
+            self._heartbeat = Heartbeat(
+                deps.redis, deps.keys, lambda: held_delivery_tags(parent), interval
+            ).start()
+
+    def stop(self, parent: Any) -> None:
+        pass  # also called on a broker reconnect: the threads carry on
+
+    def shutdown(self, parent: Any) -> None:
+        if self._pump is not None:
+            self._pump.stop()
+        if self._heartbeat is not None:
+            self._heartbeat.stop()

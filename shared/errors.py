@@ -1,12 +1,19 @@
-"""The pipeline's exception tree and its closed vocabulary of reason codes.
+"""The pipeline's exception tree: typed intents a handler raises, and the reason codes.
 
 ::
 
     PipelineError (reason: Reason)
-     ├── RetryableError   timeouts, connection errors, HTTP 429/5xx, Elasticsearch 429/503
-     └── PermanentError   bad URL, not HTML, oversized, empty text, disallowed by robots, ...
+     ├── HostBusy         our own politeness slot for the host is booked: wait for it
+     │                    (counted against the message's ``waits`` budget, not a failure)
+     ├── RetryableError   timeouts, connection errors, the site's 429/503, 5xx, ES 429/503
+     │                    (counted against ``attempt``; backoff from the stage's RetryPolicy)
+     ├── PermanentError   bad URL, not HTML, oversized, empty text, disallowed by robots, ...
+     │                    (skipped with its reason: trying again cannot help)
+     └── DeadLetter       give up now and keep the message for replay (poison, a bad input
+                          the handler recognises as a bug to fix)
 
-A task shell chooses by type alone: retry with backoff, or dead-letter / skip.
+A handler raises; ``shared.runner`` alone decides what each intent means for the message
+(delay, skip, dead letter), so the failure policy lives in one file.
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ class Reason(StrEnum):
     REDIRECT_LOOP = "redirect_loop"
     HTTP_4XX = "http_4xx"
     HTTP_5XX = "http_5xx"
-    RATE_LIMITED = "rate_limited"
+    RATE_LIMITED = "rate_limited"  # the site answered 429/503 (with or without Retry-After)
+    HOST_BUSY = "host_busy"  # our own politeness slot for the host is booked: a wait
     OVERSIZED = "oversized"
     NOT_HTML = "not_html"
     BAD_ENCODING = "bad_encoding"
@@ -47,6 +55,7 @@ class Reason(StrEnum):
     INDEX_REJECTED = "index_rejected"
     INDEX_UNAVAILABLE = "index_unavailable"
     RETRIES_EXHAUSTED = "retries_exhausted"
+    POISON = "poison"  # its processing killed the process holding it, too many times
     BACKPRESSURE = "backpressure"
     INTERNAL_ERROR = "internal_error"
 
@@ -61,22 +70,34 @@ class PipelineError(Exception):
 
 
 class RetryableError(PipelineError):
-    """Worth trying again later: the cause is outside the input and may pass."""
+    """Worth trying again later: the cause is outside the input and may pass.
 
-    def __init__(
-        self,
-        reason: Reason,
-        detail: str = "",
-        retry_after: float | None = None,
-        *,
-        slot_reserved: bool = False,
-    ) -> None:
+    ``retry_after``: seconds the other side asked for (Retry-After), used instead of backoff.
+    """
+
+    def __init__(self, reason: Reason, detail: str = "", retry_after: float | None = None) -> None:
         super().__init__(reason, detail)
         self.retry_after = retry_after
-        # RATE_LIMITED only: a request slot is booked ``retry_after`` seconds from now, so the
-        # retry must run then and must not book another one.
-        self.slot_reserved = slot_reserved
+
+
+class HostBusy(PipelineError):
+    """Our own per-host request slot is not free yet: not a failure, a wait.
+
+    ``booked``: a slot ``wait`` seconds ahead is booked for this message, so its next try
+    must run then and spend that booking (``booking_host``) instead of booking another.
+    Without a booking (the host is booked beyond the horizon) it simply comes back later.
+    """
+
+    def __init__(self, host: str, wait: float, *, booked: bool) -> None:
+        super().__init__(Reason.HOST_BUSY, f"host {host}: " + ("slot booked" if booked else "fully booked"))
+        self.host = host
+        self.wait = max(0.0, wait)
+        self.booked = booked
 
 
 class PermanentError(PipelineError):
     """Trying again cannot help: the input itself is the problem."""
+
+
+class DeadLetter(PipelineError):
+    """Stop trying and keep the message in the dead-letter registry for inspection and replay."""

@@ -2,7 +2,14 @@
 
 * http and https only; every redirect hop is re-checked and counted (``max_redirects``).
 * Hosts resolving to private, loopback, link-local, reserved or metadata addresses are
-  refused before any connection (SSRF), unless named in ``allowed_private_hosts``.
+  refused before any connection (SSRF), unless named in ``allowed_private_hosts``. IPv6 forms
+  that embed an IPv4 address are judged by that address: IPv4-mapped ``::ffff:a.b.c.d``,
+  IPv4-compatible ``::a.b.c.d``, 6to4 ``2002::/16``, NAT64 ``64:ff9b::/96`` and
+  ``64:ff9b:1::/48``; Teredo ``2001::/32`` is refused outright (a tunnel whose far end we
+  cannot check).
+* DNS rebinding is closed: the client's transport resolves each host itself, checks every
+  address and connects to the address it checked (:class:`PinnedBackend`); the URL keeps the
+  host name, so the Host header, TLS SNI and certificate verification stay those of the host.
 * connect/read timeouts per socket operation plus a total deadline for the whole fetch.
 * The body is read raw and decompressed here, chunk by chunk with a bounded output, so
   neither a huge page nor a gzip bomb can exceed ``max_body_bytes`` in memory.
@@ -23,7 +30,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
+from httpcore._backends.sync import SyncBackend
 
 from shared.errors import PermanentError, Reason, RetryableError
 from shared.settings import Settings
@@ -82,8 +91,11 @@ class FetchResult:
 
 
 def make_http_client(options: FetchOptions) -> httpx.Client:
-    """One pooled client per process. Redirects are followed by ``fetch`` itself."""
+    """One pooled client per process. Redirects are followed by ``fetch`` itself; every
+    connection goes to an address :class:`PinnedBackend` resolved and checked."""
+    limits = httpx.Limits(max_connections=20, max_keepalive_connections=10)
     return httpx.Client(
+        transport=PinnedTransport(options, limits=limits),
         follow_redirects=False,
         timeout=httpx.Timeout(
             connect=options.connect_timeout,
@@ -92,17 +104,85 @@ def make_http_client(options: FetchOptions) -> httpx.Client:
             pool=options.connect_timeout,
         ),
         headers={"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate"},
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
         trust_env=False,  # no proxies or netrc from the environment
     )
+
+
+class PinnedBackend(SyncBackend):
+    """httpcore's socket backend, resolving and checking the host itself.
+
+    httpcore opens the TCP connection with ``connect_tcp(host)`` and starts TLS afterwards with
+    the request's own host name, so connecting to the checked IP here pins the address
+    without touching Host, SNI or certificate checks. The check and the connect use one
+    resolution: a name that answers a public address to ``check_host`` and a private one a
+    moment later cannot reach the private one.
+    """
+
+    def __init__(self, allowed_private_hosts: tuple[str, ...]) -> None:
+        self._allow = allowed_private_hosts
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        addresses = resolve_checked(host, port, self._allow)
+        last: Exception | None = None
+        for ip in addresses:
+            try:
+                stream: httpcore.NetworkStream = super().connect_tcp(
+                    str(ip), port, timeout, local_address, socket_options
+                )
+                return stream
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        raise last or httpcore.ConnectError(f"{host}: no address")
+
+
+class PinnedTransport(httpx.HTTPTransport):
+    """``httpx.HTTPTransport`` whose pool connects through :class:`PinnedBackend`."""
+
+    def __init__(self, options: FetchOptions, *, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        ssl_context = self._pool._ssl_context  # the context httpx built (certifi, verify on)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=PinnedBackend(options.allowed_private_hosts),
+        )
 
 
 # --- address checks -----------------------------------------------------------------------
 
 
+_TEREDO = ipaddress.ip_network("2001::/32")
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries (mapped, compatible, 6to4, NAT64), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in net for net in _NAT64) or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _is_forbidden_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _TEREDO:
+            return True
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            ip = inner
     return (
         ip.is_private
         or ip.is_loopback
@@ -126,26 +206,38 @@ def _allowed(host: str, ips: list[Any], allow: tuple[str, ...]) -> bool:
     return bool(ips) and all(any(ip in net for net in networks) for ip in ips)
 
 
+def resolve_checked(host: str, port: int, allow: tuple[str, ...]) -> list[Any]:
+    """Resolve ``host`` once and return its addresses, or refuse it: one forbidden address
+    (private, loopback, metadata, an IPv6 form embedding one) refuses the whole host unless
+    it is allow-listed by name or every address lies in an allow-listed network."""
+    host = host.lower().rstrip(".").strip("[]")
+    try:
+        ips: list[Any] = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise RetryableError(Reason.DNS_ERROR, f"{host}: {exc}") from exc
+        ips = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
+    if any(_is_forbidden_ip(ip) for ip in ips) and not _allowed(host, ips, allow):
+        raise PermanentError(Reason.PRIVATE_ADDRESS, host)
+    return ips
+
+
 def check_host(url: str, options: FetchOptions) -> None:
-    """Refuse a URL whose host resolves to a non-public address (unless allow-listed)."""
+    """Refuse a URL whose host resolves to a non-public address (unless allow-listed).
+
+    An early, friendly refusal; the connection itself is checked again by
+    :class:`PinnedBackend` against the address it actually uses."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
         raise PermanentError(Reason.BAD_SCHEME, parts.scheme)
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
         raise PermanentError(Reason.BAD_URL, url[:200])
-    try:
-        ips: list[Any] = [ipaddress.ip_address(host)]
-    except ValueError:
-        if host in options.allowed_private_hosts:
-            return
-        try:
-            infos = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise RetryableError(Reason.DNS_ERROR, f"{host}: {exc}") from exc
-        ips = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-    if any(_is_forbidden_ip(ip) for ip in ips) and not _allowed(host, ips, options.allowed_private_hosts):
-        raise PermanentError(Reason.PRIVATE_ADDRESS, host)
+    resolve_checked(
+        host, parts.port or (443 if parts.scheme.lower() == "https" else 80), options.allowed_private_hosts
+    )
 
 
 # --- header helpers -----------------------------------------------------------------------

@@ -1,8 +1,12 @@
 """The contract between services: task names, queues and message payloads.
 
-Services never import each other; a sender calls ``send_task(NAME, ...)`` with a payload
-built from one of these models, and the receiver validates it with the same model.
+Services never import each other; a sender calls ``Dispatcher.send(NAME, payload)`` with a
+payload built from one of these models, and the receiver validates it with the same model.
 Messages are small JSON: ids, URLs and short dicts, never page bodies.
+
+Every message carries its own retry state, so a delayed or replayed message needs nothing
+but itself: ``attempt`` (failed tries so far), ``waits`` (times it waited for our own host
+slot) and, when a slot was booked for its next try, ``booking`` (host and slot time).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class TaskName:
     POLL_SOURCE = "crawler.poll_source"
     FETCH_LISTING = "crawler.fetch_listing"  # one feed, sitemap or section page
     PROCESS_URL = "worker.process_url"
+    RETAG_DOCUMENT = "worker.retag_document"  # re-tag an indexed document (topics)
     INDEX_DOCUMENT = "indexer.index_document"
 
 
@@ -32,17 +37,42 @@ TASK_QUEUES: dict[str, str] = {
     TaskName.POLL_SOURCE: Queue.CRAWL,
     TaskName.FETCH_LISTING: Queue.CRAWL,
     TaskName.PROCESS_URL: Queue.EXTRACT,
+    TaskName.RETAG_DOCUMENT: Queue.EXTRACT,
     TaskName.INDEX_DOCUMENT: Queue.INDEX,
 }
+
+
+class Booking(BaseModel):
+    """A request slot booked for ``host`` at ``at`` (epoch seconds) by the previous try."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    host: str = Field(max_length=300)
+    at: float
 
 
 class _Message(BaseModel):
     # Unknown fields are ignored so an older consumer survives a newer producer.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    attempt: int = Field(0, ge=0)  # failed tries so far (timeouts, 5xx, the site's 429, ...)
+    waits: int = Field(0, ge=0)  # times it waited for our own host slot (HostBusy)
+    booking: Booking | None = None  # the slot booked for this try, if any
+
+
+class PollDue(_Message):
+    """Beat's tick: send a poll for every source whose time has come."""
+
 
 class PollSource(_Message):
     source_id: str = Field(max_length=200)
+
+
+class FetchListing(_Message):
+    source_id: str = Field(max_length=200)
+    url: str = Field(max_length=4096)
+    kind: str = Field(max_length=20)  # services.crawler.listings.ListingKind
+    depth: int = Field(0, ge=0)  # sitemap nesting depth
 
 
 class ProcessUrl(_Message):
@@ -51,11 +81,16 @@ class ProcessUrl(_Message):
     discovered_at: datetime
     feed_published_at: datetime | None = None
     feed_title: str | None = Field(None, max_length=1000)
-    attempt: int = 0  # failed tries so far (timeouts, 5xx, ...)
-    waits: int = 0  # times it waited for the host's rate-limit slot
-    slot_reserved: bool = False  # scheduled for a request slot booked by the previous try
+
+
+class RetagDocument(_Message):
+    doc_id: str = Field(max_length=200)
+    index: str = Field(max_length=300)
 
 
 class IndexDocument(_Message):
     document: dict[str, Any]
-    attempt: int = 0
+
+
+# Message fields that only describe the delivery, not the work: reset by a replay.
+DELIVERY_FIELDS = ("attempt", "waits", "booking")

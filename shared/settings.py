@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     elasticsearch_timeout: float = Field(30.0, description="Seconds per Elasticsearch request.")
 
     # --- naming: tests set their own prefixes so they never share data ------
-    index_prefix: str = Field("headlines", description="Alias name; monthly indices are <prefix>-YYYY.MM.")
+    index_prefix: str = Field("headlines", description="Alias name; yearly indices are <prefix>-YYYY.")
     redis_prefix: str = Field("newsflow", description="Namespace of every Redis key we write.")
 
     # --- crawler ------------------------------------------------------------
@@ -64,7 +64,6 @@ class Settings(BaseSettings):
 
     # --- worker -------------------------------------------------------------
     min_text_chars: int = Field(200, description="Shorter main text means 'not an article'.")
-    rate_limit_max_waits: int = Field(100, description="Times one URL may wait for its host's slot.")
     near_duplicate_window_days: float = Field(
         7.0, description="How far back a near-duplicate's original is sought."
     )
@@ -73,13 +72,69 @@ class Settings(BaseSettings):
     bulk_max_docs: int = Field(500, description="Flush a bulk batch at this many documents.")
     bulk_max_bytes: int = Field(5_000_000, description="Split bulk requests above this size.")
     bulk_flush_seconds: float = Field(1.0, description="Flush a partial batch after this long.")
-    index_retry_max: int = Field(20, description="Requeues of a document while Elasticsearch is down.")
-    index_backoff_max_seconds: float = Field(60.0, description="Longest wait between two requeues.")
+    index_backoff_max_seconds: float = Field(
+        30.0, description="Longest wait between two write attempts of a held document."
+    )
+    index_claim_idle_seconds: float = Field(
+        30.0, description="A document held this long by a silent indexer is taken over by another."
+    )
+    indexer_name: str | None = Field(
+        None, description="Consumer name of this indexer process (default: the host name)."
+    )
 
     # --- celery -------------------------------------------------------------
     task_soft_time_limit: int = Field(60, description="Seconds before a task is asked to stop.")
     task_time_limit: int = Field(90, description="Seconds before a task is killed.")
-    task_max_retries: int = Field(5, description="Retries of a retryable failure.")
+    max_deliveries: int = Field(
+        3, description="Deliveries of one message whose processing kills its process, then poison."
+    )
+
+    # --- message layer (core): retry policy per stage, delays, dead letters, broker ----
+    crawl_retry_max_attempts: int = Field(5, description="Crawler: retries of a failure, then dead letter.")
+    crawl_retry_max_waits: int = Field(
+        100, description="Crawler: waits for our own host slot, then dead letter."
+    )
+    crawl_retry_base_seconds: float = Field(2.0, description="Crawler: first backoff; doubles per attempt.")
+    crawl_retry_cap_seconds: float = Field(300.0, description="Crawler: longest backoff.")
+    crawl_retry_jitter: float = Field(0.25, description="Crawler: backoff stretched by up to this fraction.")
+    extract_retry_max_attempts: int = Field(5, description="Worker: retries of a failure, then dead letter.")
+    extract_retry_max_waits: int = Field(
+        100, description="Worker: waits for our own host slot, then dead letter."
+    )
+    extract_retry_base_seconds: float = Field(2.0, description="Worker: first backoff; doubles per attempt.")
+    extract_retry_cap_seconds: float = Field(300.0, description="Worker: longest backoff.")
+    extract_retry_jitter: float = Field(0.25, description="Worker: backoff stretched by up to this fraction.")
+    index_backlog_max: int = Field(
+        10_000, description="Backpressure: the crawler defers while more documents wait to be indexed."
+    )
+    delay_poll_seconds: float = Field(0.2, description="How often each service moves due delayed messages.")
+    delay_lease_seconds: float = Field(30.0, description="A claimed delayed message returns after this.")
+    visibility_timeout_seconds: int = Field(
+        30, description="An unacknowledged message not renewed by a live worker for this long returns."
+    )
+    dead_letters_max: int = Field(10_000, description="Dead letters kept; the oldest are dropped beyond.")
+    dead_letters_max_age_days: float = Field(30.0, description="Dead letters older than this are dropped.")
+
+    # --- operations (ops helper) ----------------------------------------------
+    broker_url: str | None = Field(
+        None, description="Celery broker Redis, when not the shared-state Redis (default: REDIS_URL)."
+    )
+    redis_sentinel_master: str = Field(
+        "mymaster", description="Sentinel service name when a URL has no ?master= (redis+sentinel://)."
+    )
+    redis_password: SecretStr | None = Field(
+        None, description="Redis password when the URL carries none (kept off command lines)."
+    )
+    index_shards: int = Field(1, ge=1, description="Primary shards of each new yearly index.")
+    index_replicas: int = Field(0, ge=0, description="Replicas per index; 0 keeps a single node green.")
+    metrics_port: int = Field(0, ge=0, description="Prometheus /metrics port of this process; 0: off.")
+    metrics_bind: str = Field("0.0.0.0", description="Address the metrics endpoint listens on.")
+    metrics_dir: Path | None = Field(
+        None, description="Multiprocess metrics directory (default: a fresh temp dir per process tree)."
+    )
+    health_interval_seconds: float = Field(
+        60.0, description="How often `newsflow health --every` writes the sources index."
+    )
 
     # --- logging ------------------------------------------------------------
     log_format: LogFormat = Field(LogFormat.JSON, description="json (production) or console.")
@@ -99,6 +154,11 @@ class Settings(BaseSettings):
         if not value or value != value.lower() or any(c in value for c in ' "*\\<|,>/?'):
             raise ValueError("must be a non-empty lowercase name without spaces or wildcards")
         return value
+
+    @property
+    def broker(self) -> str:
+        """The Celery broker URL: its own Redis when BROKER_URL is set, else REDIS_URL."""
+        return self.broker_url or self.redis_url
 
     @property
     def user_agent_header(self) -> str:

@@ -304,3 +304,23 @@ def celery_beat(
     finally:
         for leftover in schedule.parent.glob(schedule.name + "*"):
             leftover.unlink(missing_ok=True)
+
+
+@contextmanager
+def indexer_process(env: dict[str, str], *, name: str = "indexer") -> Iterator[subprocess.Popen[bytes]]:
+    """Run the indexer process (``python -m services.indexer run``) until the block ends.
+
+    ``INDEXER_NAME`` in ``env`` names its stream consumer; the same name after a restart
+    makes it read what it still held first.
+    """
+    args = [sys.executable, "-m", "services.indexer", "run"]
+    env = {**env, "LOG_LEVEL": "INFO"}  # its ready line is logged at INFO
+    with _process(_node_name(name), args, env) as (proc, log_path, _):
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not _log_has(log_path, "indexer_ready"):
+            if proc.poll() is not None:
+                raise RuntimeError(f"indexer exited with {proc.returncode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"indexer not ready after {READY_TIMEOUT}s")
+            time.sleep(0.1)
+        yield proc

@@ -25,8 +25,7 @@ from services.crawler.listings import (
     parse_listing,
 )
 from services.crawler.schedule import PollBounds, next_interval
-from services.crawler.sources import Source
-from shared.deadletter import TaskSender
+from shared.dispatch import Sender
 from shared.errors import Reason
 from shared.fetch import FEED_ACCEPT, HTML_TYPES, XML_TYPES, FetchResult
 from shared.keys import Keys
@@ -34,6 +33,7 @@ from shared.messages import ProcessUrl, TaskName
 from shared.outcomes import record_outcome
 from shared.robots import Robots
 from shared.seen import forget, mark_new_many, url_key_hash
+from shared.sources import Source
 from shared.urls import url_origin
 
 log = structlog.get_logger(__name__)
@@ -131,7 +131,7 @@ def crawl_listing(
     keys: Keys,
     fetcher: Fetcher,
     robots_for: Callable[[str], Robots],
-    sender: TaskSender,
+    sender: Sender,
     source: Source,
     url: str,
     kind: ListingKind,
@@ -175,16 +175,14 @@ def crawl_listing(
     fresh = mark_new_many(r, keys, [link.url for link in listing.links], options.seen_ttl_seconds)
     new_links = [link for link, is_new in zip(listing.links, fresh, strict=True) if is_new]
     out.duplicates = len(listing.links) - len(new_links)
-    for i, link in enumerate(new_links):
-        try:
-            send_process_url(sender, source, link)
-        except Exception:
-            # Not sent: release this URL and the ones not yet sent, so a later poll
-            # claims them again instead of losing them.
-            for unsent in new_links[i:]:
-                forget(r, keys, unsent.url)
-            raise
-        out.new_urls.append(link.url)
+    try:  # one pipelined round trip for all of them
+        sender.send_many(TaskName.PROCESS_URL, [process_url_message(source, link) for link in new_links])
+    except Exception:
+        # Not sent: release the URLs, so a later poll claims them again instead of losing them.
+        for unsent in new_links:
+            forget(r, keys, unsent.url)
+        raise
+    out.new_urls = [link.url for link in new_links]
     if out.new_urls:
         r.hincrby(keys.source_state(source.id), "round_new", len(out.new_urls))
     _save_state(r, state_key, result, digest, children)
@@ -217,7 +215,7 @@ def _save_state(
     pipe.execute()
 
 
-def send_process_url(sender: TaskSender, source: Source, link: Link) -> None:
+def process_url_message(source: Source, link: Link) -> dict[str, Any]:
     message = ProcessUrl(
         url=link.url,
         source_id=source.id,
@@ -225,7 +223,7 @@ def send_process_url(sender: TaskSender, source: Source, link: Link) -> None:
         feed_published_at=link.published_at,
         feed_title=link.title[:1000] if link.title else None,
     )
-    sender.send_task(TaskName.PROCESS_URL, kwargs=message.model_dump(mode="json"))
+    return message.model_dump(mode="json")
 
 
 def discover(

@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 
 from services.indexer.search import SearchRequest, search
-from services.indexer.templates import ensure_current_index, install_templates
+from services.indexer.templates import IndexLayout, ensure_layout
 from shared.clients import make_elasticsearch
 from shared.logging import configure_logging
 from shared.settings import get_settings
@@ -21,7 +21,9 @@ from shared.settings import get_settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="newsflow-index", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("setup", help="install index templates and this month's index (idempotent)")
+    sub.add_parser(
+        "setup", help="install index templates, this year's index and the sources index (idempotent)"
+    )
     s = sub.add_parser("search", help="full-text search of the headline index")
     s.add_argument("text", nargs="?", default="", help='query; "quoted phrases" match as phrases')
     s.add_argument("--topic", action="append", default=[], help="topic label or QCode (repeatable)")
@@ -38,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings, "indexer-cli")
     es = make_elasticsearch(settings)
     if args.command == "setup":
-        languages = install_templates(es, settings.index_prefix)
-        index = ensure_current_index(es, settings.index_prefix, datetime.now(UTC))
+        languages, index = ensure_layout(es, IndexLayout.from_settings(settings), datetime.now(UTC))
         print(f"templates installed (language analysis: {languages}); current index {index}")
         return 0
 

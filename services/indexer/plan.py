@@ -1,12 +1,12 @@
 """Deciding what one bulk write does with each document: pure functions, no I/O.
 
-* new article          -> ``create`` in the month of its publication date;
+* new article          -> ``create`` in the index of its publication year;
 * same ``content_hash`` -> nothing (a replay is a no-op);
 * changed text         -> ``index`` over the stored copy with ``version + 1`` and
   ``changed_at``, guarded by ``if_seq_no``/``if_primary_term`` so two indexers racing on
   one article cannot lose an update (the loser gets 409 and re-plans).
 
-Why the month of publication and not a rollover write alias: ``_id`` must pin one article
+Why the year of publication and not a rollover write alias: ``_id`` must pin one article
 to one index, or a re-crawl after rollover would index it twice.
 """
 
@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from services.indexer.templates import monthly_index
+from services.indexer.templates import index_for
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,9 @@ def plan_action(
     source = prepare_source(doc, now)
     if stored is None:
         source["version"] = 1
-        published = datetime.fromisoformat(str(doc["published_at"]))
         return {
             "_op_type": "create",
-            "_index": monthly_index(prefix, published),
+            "_index": index_for(prefix, str(doc["published_at"])),
             "_id": doc["id"],
             "_source": source,
         }

@@ -10,7 +10,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 
 from services.indexer.plan import Stored, Verdict, classify_item, item_error, plan_action
-from services.indexer.templates import monthly_index
+from services.indexer.templates import index_for
 
 
 @dataclass(frozen=True)
@@ -21,12 +21,12 @@ class ItemResult:
 
 
 def lookup_stored(es: Elasticsearch, prefix: str, docs: Sequence[dict[str, Any]]) -> dict[str, Stored]:
-    """What the index holds for these ids: realtime ``mget`` in the expected month, then a
-    search on the alias for any article whose copy lives in another month."""
+    """What the index holds for these ids: realtime ``mget`` in the expected year, then a
+    search on the alias for any article whose copy lives in another index (an older layout)."""
     found: dict[str, Stored] = {}
     wanted = [
         {
-            "_index": monthly_index(prefix, datetime.fromisoformat(str(d["published_at"]))),
+            "_index": index_for(prefix, str(d["published_at"])),
             "_id": d["id"],
         }
         for d in docs

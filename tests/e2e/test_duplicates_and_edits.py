@@ -18,7 +18,7 @@ from shared.keys import Keys
 from shared.messages import ProcessUrl, Queue, TaskName
 from shared.outcomes import read_counters
 from shared.settings import Settings
-from tests.service_processes import celery_worker, settings_env
+from tests.service_processes import celery_worker, indexer_process, settings_env
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -36,11 +36,7 @@ def settings(make_settings: Any) -> Settings:
 def services(settings: Settings, es_client: Any, redis_client: Any) -> Iterator[None]:
     env = settings_env(settings)
     with ExitStack() as stack:
-        stack.enter_context(
-            celery_worker(
-                "services.indexer.tasks", [Queue.INDEX], env, name="indexer", pool=None, concurrency=None
-            )
-        )
+        stack.enter_context(indexer_process(env))
         stack.enter_context(celery_worker("services.worker.tasks", [Queue.EXTRACT], env, name="worker"))
         yield
 

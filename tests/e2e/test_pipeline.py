@@ -19,7 +19,7 @@ from shared.ops import queue_depths
 from shared.outcomes import read_counters
 from shared.settings import Settings
 from tests.integration.crawler_support import write_sources
-from tests.service_processes import celery_beat, celery_worker, settings_env
+from tests.service_processes import celery_beat, celery_worker, indexer_process, settings_env
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -46,11 +46,7 @@ def settings(make_settings: Any, tmp_path: Path, fixture_site: Any) -> Settings:
 def pipeline(settings: Settings, es_client: Any, redis_client: Any) -> Iterator[None]:
     env = settings_env(settings)
     with ExitStack() as stack:
-        stack.enter_context(
-            celery_worker(
-                "services.indexer.tasks", [Queue.INDEX], env, name="indexer", pool=None, concurrency=None
-            )
-        )
+        stack.enter_context(indexer_process(env))
         stack.enter_context(
             celery_worker("services.worker.tasks", [Queue.EXTRACT], env, concurrency=2, name="worker")
         )
@@ -79,7 +75,7 @@ def test_fixture_site_becomes_searchable_exactly_once(
     )
     # Drained: nothing left in any queue, and nothing more arrives afterwards.
     wait_for(
-        lambda: not any(queue_depths(redis_client, settings.redis_prefix).values()),
+        lambda: not any(queue_depths(redis_client, Keys(settings.redis_prefix)).values()),
         timeout=60,
         what="empty queues",
     )

@@ -12,7 +12,17 @@ from typing import Any
 import redis
 import yaml
 
+# Imported here, at collection, not inside a test: trafilatura's import warns (urllib3
+# socks), and tests turn warnings into errors.
+from services.crawler import handlers
+from services.crawler.listings import ListingKind
+from services.crawler.tasks import FETCH_LISTING, POLL_DUE, POLL_SOURCE
+from shared.celery_app import create_app
+from shared.deps import Deps
+from shared.errors import HostBusy
 from shared.keys import Keys
+from shared.polite_fetch import Booking
+from shared.runner import execute
 from shared.settings import Settings
 
 CRAWLER_APP = "services.crawler.tasks"
@@ -39,13 +49,13 @@ def crawler_settings(make_settings: Callable[..., Settings], sources_file: Path,
 def queue_messages(r: redis.Redis, keys: Keys, queue: str = "extract") -> list[dict[str, Any]]:
     """The tasks waiting in a broker queue: [{"task": name, "kwargs": {...}}, ...]."""
     out = []
-    for raw in r.lrange(f"{keys.prefix}:celery:{queue}", 0, -1):  # type: ignore[union-attr]
+    for raw in r.lrange(keys.queue(queue), 0, -1):  # type: ignore[union-attr]
         msg = json.loads(raw)
         body = msg["body"]
         if msg.get("properties", {}).get("body_encoding") == "base64":
             body = base64.b64decode(body)
         _args, kwargs, _embed = json.loads(body)
-        out.append({"task": msg["headers"]["task"], "kwargs": kwargs})
+        out.append({"task": msg["headers"]["task"], "id": msg["headers"]["id"], "kwargs": kwargs})
     return out
 
 
@@ -63,9 +73,8 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
 
 
 def crawl_settled(r: redis.Redis, keys: Keys) -> bool:
-    """No crawler task waiting in the crawl queue or held by a worker (unacked, incl. ETA)."""
-    prefix = f"{keys.prefix}:celery:"
-    return not r.llen(prefix + "crawl") and not r.hlen(prefix + "unacked")
+    """No crawler task waiting in the crawl queue, held by a worker (unacked) or delayed."""
+    return not r.llen(keys.queue("crawl")) and not r.hlen(keys.unacked) and not r.zcard(keys.delayed)
 
 
 def wait_settled(r: redis.Redis, keys: Keys, timeout: float, stable: float = 0.5) -> bool:
@@ -83,91 +92,76 @@ def wait_settled(r: redis.Redis, keys: Keys, timeout: float, stable: float = 0.5
     return False
 
 
+def take_message(r: redis.Redis, keys: Keys, queue: str) -> dict[str, Any] | None:
+    """Pop the next message a consumer would get from a broker queue (kombu BRPOPs)."""
+    raw = r.rpop(keys.queue(queue))
+    if raw is None:
+        return None
+    msg = json.loads(raw)  # type: ignore[arg-type]
+    body = msg["body"]
+    if msg.get("properties", {}).get("body_encoding") == "base64":
+        body = base64.b64decode(body)
+    _args, kwargs, _embed = json.loads(body)
+    return {"task": msg["headers"]["task"], "id": msg["headers"]["id"], "kwargs": kwargs}
+
+
 class InProcessCrawler:
-    """Runs crawl steps in the test process with real Redis, HTTP and broker (no worker):
-    what ``crawler.fetch_listing`` does, with the shared host-slot waits slept through."""
+    """The crawler in the test process, on a real ``Deps`` (Redis, HTTP client, broker):
+
+    * ``fetch`` / ``robots`` / ``listing``: the crawler's own handler steps, with the
+      host-slot waits (``HostBusy``) slept through as the runner's delay would;
+    * ``run(queue)``: the real task path, in-process: take each message from the broker
+      queue and hand it to ``shared.runner.execute`` with its stage, pumping the delay queue
+      (retries, host waits) back onto the queue, until nothing is left.
+    """
 
     def __init__(self, settings: Settings, r: redis.Redis) -> None:
-        from services.crawler.crawl import CrawlOptions
-        from shared.celery_app import create_app
-        from shared.fetch import FetchOptions, make_http_client
-
         self.settings = settings
         self.r = r
-        self.keys = Keys(settings.redis_prefix)
-        self.options = FetchOptions.from_settings(settings)
-        self.client = make_http_client(self.options)
-        self.sender = create_app("test-sender", settings)
-        self.crawl_options = CrawlOptions(
-            seen_ttl_seconds=settings.seen_ttl_days * 86400,
-            extract_queue_max=settings.extract_queue_max,
-            max_listing_entries=settings.max_listing_entries,
-        )
+        self.deps = Deps.build(settings, create_app("test-crawler", settings))
+        self.keys = self.deps.keys
+        self.client = self.deps.http
 
     def _patiently(self, call: Callable[[Any], Any]) -> Any:
-        from shared.errors import RetryableError
-        from shared.polite import Booking
-
         booking = Booking()
         for _ in range(50):
             try:
                 return call(booking)
-            except RetryableError as exc:
-                if not exc.detail.startswith("host ") or exc.retry_after is None:
-                    raise
-                booking = Booking(held=exc.slot_reserved)  # as the task's retry would
-                time.sleep(exc.retry_after)
+            except HostBusy as exc:
+                booking = Booking(exc.host if exc.booked else None)  # as the runner's delay would
+                time.sleep(exc.wait)
         raise AssertionError("host slot never became free")
 
     def fetch(self, url: str, **kw: Any) -> Any:
-        from shared.polite import polite_fetch
-
-        return self._patiently(
-            lambda booking: polite_fetch(
-                self.client,
-                self.r,
-                self.keys,
-                url,
-                self.options,
-                robots_ttl=self.settings.robots_ttl_seconds,
-                default_rate=self.settings.host_rate_per_second,
-                booking=booking,
-                **kw,
-            )
-        )
+        rate = self.settings.host_rate_per_second
+        return self._patiently(lambda booking: handlers.fetch(self.deps, url, rate, booking, **kw))
 
     def robots(self, url: str) -> Any:
-        from shared.polite import get_robots
-
-        return self._patiently(
-            lambda booking: get_robots(
-                self.client,
-                self.r,
-                self.keys,
-                url,
-                self.options,
-                robots_ttl=self.settings.robots_ttl_seconds,
-                default_rate=self.settings.host_rate_per_second,
-                booking=booking,
-            )
-        )
+        rate = self.settings.host_rate_per_second
+        return self._patiently(lambda booking: handlers.robots(self.deps, url, rate, booking))
 
     def listing(self, source: Any, url: str, kind: str, depth: int = 0) -> Any:
-        from services.crawler.crawl import crawl_listing
-        from services.crawler.listings import ListingKind
-
-        return crawl_listing(
-            r=self.r,
-            keys=self.keys,
-            fetcher=self.fetch,
-            robots_for=self.robots,
-            sender=self.sender,
-            source=source,
-            url=url,
-            kind=ListingKind(kind),
-            options=self.crawl_options,
-            depth=depth,
+        return self._patiently(
+            lambda booking: handlers.crawl(self.deps, source, url, ListingKind(kind), depth, booking)
         )
 
+    def run(self, queue: str = "crawl", timeout: float = 60.0) -> list[str]:
+        """Run every message of ``queue`` through the runner; returns the verdicts."""
+        stages = {s.task: s for s in (POLL_DUE, POLL_SOURCE, FETCH_LISTING)}
+        pump = self.deps.pump()
+        verdicts: list[str] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = take_message(self.r, self.keys, queue)
+            if message is None:
+                if not self.deps.delay.size():
+                    return verdicts
+                pump.pump_once()
+                time.sleep(0.02)
+                continue
+            stage = stages[message["task"]]
+            verdicts.append(execute(stage, self.deps, message["kwargs"], delivery_id=message["id"]))
+        raise AssertionError(f"queue {queue} not drained within {timeout}s")
+
     def close(self) -> None:
-        self.client.close()
+        self.deps.close()

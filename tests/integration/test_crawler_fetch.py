@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.errors import PermanentError, Reason, RetryableError
+from shared.errors import HostBusy, PermanentError, Reason, RetryableError
 from shared.fetch import XML_TYPES, FetchOptions, fetch, make_http_client
 from shared.keys import Keys
-from shared.polite import Booking, polite_fetch
+from shared.polite_fetch import Booking, polite_fetch
 from tests.fixture_site import HOSTILE
 
 pytestmark = pytest.mark.integration
@@ -104,14 +104,20 @@ def test_polite_fetch_waits_for_the_host_slot(
 ) -> None:
     keys = Keys(unique_name)
     kw = {"robots_ttl": 60.0, "default_rate": 2.0}
-    with pytest.raises(RetryableError) as err:  # robots.txt took the slot
+    with pytest.raises(HostBusy) as err:  # robots.txt took the slot
         polite_fetch(client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, **kw)
-    assert err.value.reason is Reason.RATE_LIMITED
-    assert 0 < err.value.retry_after <= 0.5  # type: ignore[operator]
-    assert err.value.slot_reserved  # ... and booked the next one for this call's retry
-    time.sleep(err.value.retry_after)  # type: ignore[arg-type]
+    assert err.value.reason is Reason.HOST_BUSY and err.value.host == fixture_site.host
+    assert 0 < err.value.wait <= 0.5
+    assert err.value.booked  # ... and booked the next one for this call's retry
+    time.sleep(err.value.wait)
     again = polite_fetch(
-        client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, booking=Booking(held=True), **kw
+        client,
+        redis_client,
+        keys,
+        fixture_site.articles[0].url,
+        OPTIONS,
+        booking=Booking(err.value.host),
+        **kw,
     )
     assert again.status == 200
 
@@ -125,10 +131,10 @@ def test_429_pushes_the_whole_host_back(
     with pytest.raises(RetryableError) as err:
         polite_fetch(client, redis_client, keys, fixture_site.url(HOSTILE["rate_limited"]), OPTIONS, **kw)
     assert err.value.reason is Reason.RATE_LIMITED and err.value.detail == "HTTP 429"
-    with pytest.raises(RetryableError) as busy:
+    with pytest.raises(HostBusy) as busy:  # the site's Retry-After holds back our own slots
         polite_fetch(client, redis_client, keys, fixture_site.articles[0].url, OPTIONS, **kw)
-    assert busy.value.reason is Reason.RATE_LIMITED
-    assert 1.0 < busy.value.retry_after <= 2.0  # type: ignore[operator]
+    assert busy.value.reason is Reason.HOST_BUSY
+    assert 1.0 < busy.value.wait <= 2.0
 
 
 def test_robots_5xx_means_wait_and_4xx_means_allowed(
@@ -147,16 +153,16 @@ def test_robots_5xx_means_wait_and_4xx_means_allowed(
             polite_fetch(client, redis_client, keys, article.url, OPTIONS, **kw)
     redis_client.delete(keys.robots(fixture_site.plain_base_url.split("//")[1]))
     time.sleep(0.02)
-    polite_fetch_ok, reserved = None, False
+    polite_fetch_ok, booked = None, None
     for _ in range(3):  # plain robots.txt is a 404: everything allowed
         try:
             polite_fetch_ok = polite_fetch(
-                client, redis_client, keys, article.url, OPTIONS, booking=Booking(held=reserved), **kw
+                client, redis_client, keys, article.url, OPTIONS, booking=Booking(booked), **kw
             )
             break
-        except RetryableError as exc:
-            reserved = exc.slot_reserved
-            time.sleep(exc.retry_after or 0.05)
+        except HostBusy as exc:
+            booked = exc.host if exc.booked else None
+            time.sleep(exc.wait or 0.05)
     assert polite_fetch_ok is not None and polite_fetch_ok.status == 200
 
 
@@ -168,24 +174,24 @@ def test_crawl_delay_slows_the_host(
     robots = b"User-agent: *\nCrawl-delay: 1.5\n"
     with (
         fixture_site.override("/robots.txt", 200, robots, {"Content-Type": "text/plain"}, server="plain"),
-        pytest.raises(RetryableError) as first,
+        pytest.raises(HostBusy) as first,
     ):
         polite_fetch(client, redis_client, keys, fixture_site.plain_articles[0].url, OPTIONS, **kw)
     # robots.txt took the first slot (before its Crawl-delay was known); the article's is booked.
-    assert first.value.slot_reserved
-    time.sleep(first.value.retry_after)  # type: ignore[arg-type]
+    assert first.value.booked
+    time.sleep(first.value.wait)
     polite_fetch(
         client,
         redis_client,
         keys,
         fixture_site.plain_articles[0].url,
         OPTIONS,
-        booking=Booking(held=True),
+        booking=Booking(first.value.host),
         **kw,
     )
-    with pytest.raises(RetryableError) as err:
+    with pytest.raises(HostBusy) as err:
         polite_fetch(client, redis_client, keys, fixture_site.plain_articles[1].url, OPTIONS, **kw)
-    assert 1.0 < err.value.retry_after <= 1.5  # type: ignore[operator]
+    assert 1.0 < err.value.wait <= 1.5
 
 
 def test_redirect_to_another_host_obeys_that_hosts_robots_and_limit(
@@ -201,7 +207,7 @@ def test_redirect_to_another_host_obeys_that_hosts_robots_and_limit(
         fixture_site.override("/go/elsewhere.html", 302, b"", hop),
         fixture_site.override("/robots.txt", 200, robots, server="plain"),
     ):
-        reserved = False
+        booked = None
         for _ in range(5):
             try:
                 polite_fetch(
@@ -210,12 +216,12 @@ def test_redirect_to_another_host_obeys_that_hosts_robots_and_limit(
                     keys,
                     fixture_site.url("/go/elsewhere.html"),
                     OPTIONS,
-                    booking=Booking(held=reserved),
+                    booking=Booking(booked),
                     **kw,
                 )
-            except RetryableError as exc:  # a host slot (main, then plain robots.txt)
-                reserved = exc.slot_reserved
-                time.sleep(exc.retry_after or 0.05)
+            except HostBusy as exc:  # a host slot (main, then plain robots.txt)
+                booked = exc.host if exc.booked else None
+                time.sleep(exc.wait or 0.05)
                 continue
             except PermanentError as exc:
                 assert exc.reason is Reason.DISALLOWED_BY_ROBOTS

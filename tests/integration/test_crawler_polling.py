@@ -9,8 +9,8 @@ import pytest
 
 from services.crawler.crawl import claim_due, due_sources, start_round
 from services.crawler.schedule import PollBounds
-from services.crawler.sources import Source
 from shared.keys import Keys
+from shared.sources import Source
 from tests.integration.crawler_support import InProcessCrawler, queued_urls
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.keys import Keys
-from shared.politeness import BOOKING_HORIZON_SECONDS, acquire_slot, push_back, set_host_interval
+from shared.ratelimit import BOOKING_HORIZON_SECONDS, acquire_slot, push_back, set_host_interval
 from shared.seen import (
     forget,
     is_seen,

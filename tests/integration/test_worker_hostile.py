@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shared.celery_app import create_app
-from shared.deadletter import list_dead_letters
+from shared.deadletters import DeadLetters
 from shared.keys import Keys
 from shared.messages import ProcessUrl, Queue, TaskName
 from shared.outcomes import read_counters
@@ -39,8 +39,8 @@ def _settings(make_settings: Any) -> Any:
         host_rate_per_second=50.0,
         fetch_read_timeout=1.0,
         fetch_total_timeout=3.0,
-        task_max_retries=1,
-        rate_limit_max_waits=2,
+        extract_retry_max_attempts=1,
+        extract_retry_max_waits=2,
         log_format="json",
     )
 
@@ -65,7 +65,7 @@ def test_hostile_pages_get_reason_codes_and_the_article_still_arrives(
         ok = ProcessUrl(url=article.url, source_id="fixture", discovered_at=datetime.now(UTC))
         create_app("test-sender", settings).send_task(TaskName.PROCESS_URL, kwargs=ok.model_dump(mode="json"))
         wait_for(
-            lambda: len(list_dead_letters(redis_client, keys)) >= len(EXPECTED_DEAD),
+            lambda: DeadLetters(redis_client, keys).count() >= len(EXPECTED_DEAD),
             timeout=90,
             interval=0.5,
             what="dead letters for the retryable failures",
@@ -77,7 +77,7 @@ def test_hostile_pages_get_reason_codes_and_the_article_still_arrives(
     assert skipped == len(EXPECTED_SKIPS), counters
     for reason in EXPECTED_DEAD.values():
         assert counters.get(f"extract:retry:{reason}", 0) >= 1, (reason, counters)
-    dead = list_dead_letters(redis_client, keys)
+    dead = DeadLetters(redis_client, keys).list()
     assert sorted(d["kwargs"]["url"].rsplit("/", 1)[-1] for d in dead) == sorted(
         HOSTILE[n].rsplit("/", 1)[-1] for n in EXPECTED_DEAD
     )
@@ -90,13 +90,14 @@ def test_hostile_pages_get_reason_codes_and_the_article_still_arrives(
 def test_a_host_that_keeps_answering_429_is_waited_for_then_dead_lettered(
     make_settings: Any, redis_client: Any, fixture_site: Any
 ) -> None:
-    settings = _settings(make_settings)
+    # The site's 429 is a failed attempt (it is not our own slot): two retries, then a dead letter.
+    settings = _settings(make_settings).model_copy(update={"extract_retry_max_attempts": 2})
     keys = Keys(settings.redis_prefix)
     start = fixture_site.access_log.entries()[-1].time if len(fixture_site.access_log) else 0.0
     with celery_worker("services.worker.tasks", [Queue.EXTRACT], settings_env(settings)):
         _send(settings, fixture_site, ["rate_limited"])
-        dead = wait_for(lambda: list_dead_letters(redis_client, keys), timeout=60, what="a dead letter")
-    assert dead[0]["reason"] == "retries_exhausted" and dead[0]["attempts"] == 2
+        dead = wait_for(lambda: DeadLetters(redis_client, keys).list(), timeout=60, what="a dead letter")
+    assert dead[0]["reason"] == "retries_exhausted" and dead[0]["attempts"] == 3
     assert read_counters(redis_client, keys).get("extract:retry:rate_limited") == 2
     hits = [e.time for e in fixture_site.access_log.entries(since=start) if e.path == HOSTILE["rate_limited"]]
     # Each retry honoured Retry-After: the site saw its requests at least that far apart.

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shared.celery_app import create_app
-from shared.deadletter import list_dead_letters
+from shared.deadletters import DeadLetters
 from shared.keys import Keys
 from shared.messages import ProcessUrl, Queue, TaskName
 from shared.outcomes import read_counters
@@ -27,7 +27,7 @@ def test_burst_for_one_host_is_spaced_and_complete(
 ) -> None:
     # Two waits per URL at most: first-come-first-served polling would need up to one per URL
     # queued ahead of it, so the tail of this burst would be dead-lettered.
-    settings = make_settings(host_rate_per_second=RATE, rate_limit_max_waits=2, log_format="json")
+    settings = make_settings(host_rate_per_second=RATE, extract_retry_max_waits=2, log_format="json")
     keys = Keys(settings.redis_prefix)
     urls = [a.url for a in fixture_site.articles]
     started = time.time()
@@ -41,7 +41,7 @@ def test_burst_for_one_host_is_spaced_and_complete(
             timeout=60,
             what="every article extracted",
         )
-    assert list_dead_letters(redis_client, keys) == []
+    assert DeadLetters(redis_client, keys).list() == []
     paths = {a.path for a in fixture_site.articles}
     times = sorted(e.time for e in fixture_site.access_log.entries(since=started) if e.path in paths)
     assert len(times) == len(urls)

@@ -71,3 +71,28 @@ def test_bad_urls(url: str, reason: Reason) -> None:
     with pytest.raises(PermanentError) as err:
         check_host(url, OPTS)
     assert err.value.reason is reason
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[2002:7f00:1::1]/",  # 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::1]/",  # 6to4 of 169.254.169.254 (metadata)
+        "http://[64:ff9b::a00:1]/",  # NAT64 of 10.0.0.1
+        "http://[64:ff9b:1::c0a8:101]/",  # local-use NAT64 of 192.168.1.1
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",  # Teredo
+        "http://[::127.0.0.1]/",  # IPv4-compatible
+        "http://[::ffff:169.254.169.254]/",  # IPv4-mapped
+    ],
+)
+def test_ipv6_forms_embedding_private_ipv4_are_refused(url: str) -> None:
+    with pytest.raises(PermanentError) as err:
+        check_host(url, OPTS)
+    assert err.value.reason is Reason.PRIVATE_ADDRESS
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[2002:808:808::1]/", "http://[64:ff9b::808:808]/", "http://8.8.8.8/"]
+)
+def test_ipv6_forms_embedding_public_ipv4_pass(url: str) -> None:
+    check_host(url, OPTS)

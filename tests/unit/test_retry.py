@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from shared.celery_app import MAX_COUNTDOWN_SECONDS
 from shared.errors import Reason, RetryableError
-from shared.retry import backoff_seconds, retry_countdown
+from shared.retry import MAX_DELAY_SECONDS, RetryPolicy, backoff_seconds, delay_seconds
+from shared.settings import Settings
+
+POLICY = RetryPolicy(max_attempts=5, max_waits=100, base_seconds=2.0, cap_seconds=300.0, jitter=0.25)
 
 
 def test_backoff_grows_exponentially_and_is_capped() -> None:
@@ -16,16 +18,23 @@ def test_backoff_grows_exponentially_and_is_capped() -> None:
 @pytest.mark.parametrize(
     ("exc", "attempt", "jitter", "expected"),
     [
-        # A booked slot is kept to the moment, whatever the jitter.
-        (RetryableError(Reason.RATE_LIMITED, retry_after=3.5, slot_reserved=True), 4, 0.9, 3.5),
-        # Retry-After, plus up to a quarter more.
+        # Retry-After (the site's 429/503), plus up to a quarter more.
         (RetryableError(Reason.RATE_LIMITED, retry_after=8.0), 0, 0.5, 9.0),
         # No hint: exponential backoff from 2 s.
         (RetryableError(Reason.TIMEOUT), 0, 0.0, 2.0),
         (RetryableError(Reason.HTTP_5XX), 3, 1.0, 20.0),
-        # Never beyond the broker's countdown limit.
-        (RetryableError(Reason.RATE_LIMITED, retry_after=5000.0), 0, 0.0, MAX_COUNTDOWN_SECONDS),
+        # Capped by the policy, then stretched by jitter.
+        (RetryableError(Reason.HTTP_5XX), 20, 1.0, 375.0),
+        # Never beyond the hard limit, whatever the site asks.
+        (RetryableError(Reason.RATE_LIMITED, retry_after=50_000.0), 0, 0.0, MAX_DELAY_SECONDS),
     ],
 )
-def test_retry_countdown(exc: RetryableError, attempt: int, jitter: float, expected: float) -> None:
-    assert retry_countdown(exc, attempt, jitter) == pytest.approx(expected)
+def test_delay_seconds(exc: RetryableError, attempt: int, jitter: float, expected: float) -> None:
+    assert delay_seconds(POLICY, exc, attempt, jitter) == pytest.approx(expected)
+
+
+def test_each_stage_has_its_own_policy_from_settings() -> None:
+    settings = Settings(crawl_retry_max_attempts=1, extract_retry_max_waits=7, extract_retry_jitter=0.0)
+    assert RetryPolicy.for_stage(settings, "crawl").max_attempts == 1
+    extract = RetryPolicy.for_stage(settings, "extract")
+    assert (extract.max_attempts, extract.max_waits, extract.jitter) == (5, 7, 0.0)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from services.crawler.sources import load_sources, parse_sources
+from shared.sources import load_sources, parse_sources
 
 REPO = Path(__file__).resolve().parent.parent.parent
 

@@ -52,7 +52,7 @@ return target - now
 """
 
 _MIN_TTL_MS = 60_000
-# Bookings stay well inside the broker's countdown limit (shared.celery_app).
+# How far ahead a slot may be booked; a later turn is told to come back nearer the time.
 BOOKING_HORIZON_SECONDS = 300.0
 
 

@@ -8,8 +8,8 @@
 3. a disallowed URL raises ``PermanentError(DISALLOWED_BY_ROBOTS)``;
 4. a slot is taken from the shared per-host limit: the source's configured rate for the
    host if the crawler set one, else ``default_rate``; never faster than Crawl-delay;
-   when none is free, ``RetryableError(RATE_LIMITED, retry_after=wait)``: the caller's task
-   retries with that countdown - delayed, never dropped, never spinning;
+   when none is free, ``HostBusy(host, wait, booked=...)``: the runner delays the message to
+   the booked slot - delayed, never dropped, never spinning;
 5. 429/503 with Retry-After push the whole host back for every process.
 """
 
@@ -23,10 +23,10 @@ from typing import Any
 import httpx
 import redis
 
-from shared.errors import PermanentError, Reason, RetryableError
+from shared.errors import HostBusy, PermanentError, Reason, RetryableError
 from shared.fetch import FetchOptions, FetchResult, check_host, fetch
 from shared.keys import Keys
-from shared.politeness import BOOKING_HORIZON_SECONDS, acquire_slot, interval_for, push_back
+from shared.ratelimit import BOOKING_HORIZON_SECONDS, acquire_slot, interval_for, push_back
 from shared.robots import MAX_ROBOTS_BYTES, Robots, crawl_delay, is_allowed, parse_robots
 from shared.urls import url_host, url_origin
 
@@ -40,14 +40,16 @@ def agent_token(options: FetchOptions) -> str:
 
 @dataclass
 class Booking:
-    """A request slot that an earlier try booked (``RetryableError.slot_reserved``) and whose
-    time has now come: it serves the next request of this try, once."""
+    """A request slot for ``host`` that an earlier try booked (``HostBusy.booked``) and whose
+    time has now come: it serves this try's next request to that host, once."""
 
-    held: bool = False
+    host: str | None = None
 
-    def use(self) -> bool:
-        held, self.held = self.held, False
-        return held
+    def use(self, host: str) -> bool:
+        if self.host is None or self.host != host:
+            return False
+        self.host = None
+        return True
 
 
 def _take_slot(
@@ -59,16 +61,13 @@ def _take_slot(
     *,
     booking: Booking | None = None,
 ) -> None:
-    if booking is not None and booking.use():
+    if booking is not None and booking.use(host):
         return
     wait = acquire_slot(r, keys, host, interval, floor_seconds=floor or 0.0)
     if wait > 0:
-        raise RetryableError(
-            Reason.RATE_LIMITED, f"host {host}: slot booked", retry_after=wait, slot_reserved=True
-        )
+        raise HostBusy(host, wait, booked=True)
     if wait < 0:  # the queue for this host is longer than the horizon: come back nearer the turn
-        retry_after = max(1.0, -wait - BOOKING_HORIZON_SECONDS / 2)
-        raise RetryableError(Reason.RATE_LIMITED, f"host {host}: fully booked", retry_after=retry_after)
+        raise HostBusy(host, max(1.0, -wait - BOOKING_HORIZON_SECONDS / 2), booked=False)
 
 
 def _pushing_back(r: redis.Redis, keys: Keys, host: str, exc: RetryableError) -> None:
@@ -166,7 +165,9 @@ def polite_fetch(
         )
         if not is_allowed(hop_robots, agent, hop_url):
             raise PermanentError(Reason.DISALLOWED_BY_ROBOTS, hop_url[:300])
-        _take_slot(r, keys, hop_host, interval_for(default_rate), crawl_delay(hop_robots, agent))
+        _take_slot(
+            r, keys, hop_host, interval_for(default_rate), crawl_delay(hop_robots, agent), booking=booking
+        )
 
     try:
         return fetch(client, url, options, before_hop=before_hop, **fetch_kwargs)

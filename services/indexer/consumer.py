@@ -1,0 +1,292 @@
+"""The indexer process: read a batch from the index stream, write it, settle each document.
+
+``python -m services.indexer run`` runs :func:`main`: one consumer of the ``indexers``
+group (``shared.index_stream``); run more processes to scale, each under its own name.
+
+Every document ends in one outcome, and its stream entry is acknowledged only once that
+outcome is durable:
+
+* written, updated or unchanged in Elasticsearch -> acknowledged;
+* superseded by a later copy of the same article in the same batch -> acknowledged;
+* rejected by Elasticsearch (mapping conflict, 400) or not a valid message -> dead letter,
+  then acknowledged;
+* delivered more than ``MAX_DELIVERIES`` times (its indexer kept dying while holding it)
+  -> dead letter ``poison``, then acknowledged;
+* Elasticsearch unreachable, 429, 5xx or a write conflict -> **held**: kept in this
+  process and in the stream's pending list, retried with backoff for as long as it takes.
+  A document is never dead-lettered because Elasticsearch was away; while this process
+  holds a full batch it reads nothing new, so the stream grows and the crawler's
+  backpressure (which reads the stream length) stops feeding the pipeline.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+import structlog
+from elasticsearch import Elasticsearch
+from elasticsearch import exceptions as es_exc
+from pydantic import ValidationError
+
+from services.indexer.plan import Verdict
+from services.indexer.templates import IndexLayout, ensure_layout
+from services.indexer.writer import ItemResult, write_batch
+from shared.celery_app import create_app
+from shared.deadletters import DeadLetters
+from shared.deps import Deps
+from shared.document import ArticleDocument
+from shared.errors import Reason
+from shared.index_stream import Entry, StreamConsumer
+from shared.keys import Keys
+from shared.logging import configure_logging, truncate
+from shared.messages import IndexDocument, TaskName
+from shared.outcomes import OutcomeTally
+from shared.retry import backoff_seconds
+from shared.settings import Settings, get_settings
+
+log = structlog.get_logger(__name__)
+
+STAGE = "index"
+# Held documents are re-claimed this often, well inside the claim idle time.
+HOLD_REFRESH_FRACTION = 1 / 3
+
+
+@dataclass
+class Held:
+    """A document this process owns until Elasticsearch takes it."""
+
+    entry: Entry
+    message: IndexDocument
+    doc: dict[str, Any]
+    failures: int = 0
+    not_before: float = 0.0
+
+
+@dataclass
+class Indexer:
+    settings: Settings
+    r: redis.Redis
+    es: Elasticsearch
+    consumer: StreamConsumer
+    dead_letters: DeadLetters
+    clock: Callable[[], float] = time.monotonic
+    held: dict[str, Held] = field(default_factory=dict)  # by stream entry id
+    _templates_ready: bool = False
+    _last_hold_refresh: float = 0.0
+
+    @property
+    def keys(self) -> Keys:
+        return Keys(self.settings.redis_prefix)
+
+    def step(self) -> int:
+        """One round: take in what fits, write what is due. Returns documents settled."""
+        capacity = 2 * self.settings.bulk_max_docs - len(self.held)
+        entries = self.consumer.read(min(capacity, self.settings.bulk_max_docs), self._block_ms())
+        tally = OutcomeTally(self.r, self.keys, STAGE)
+        settled: list[str] = []
+        try:
+            for entry in entries:
+                if self._admit(entry, tally):
+                    settled.append(entry.id)
+            settled += self._write_due(tally)
+        finally:
+            # Outcomes (and dead letters) first, acknowledgement after: a crash in between
+            # replays the document, which the _id makes harmless.
+            tally.flush()
+            self.consumer.ack(settled)
+        self._refresh_holds()
+        return len(settled)
+
+    def _block_ms(self) -> int:
+        flush_ms = int(self.settings.bulk_flush_seconds * 1000)
+        if not self.held:
+            return flush_ms
+        due_in = min(h.not_before for h in self.held.values()) - self.clock()
+        return max(1, min(flush_ms, int(due_in * 1000)))
+
+    def _admit(self, entry: Entry, tally: OutcomeTally) -> bool:
+        """Validate a new entry; True when it is settled at once (dead-lettered)."""
+        try:
+            payload = entry.payload()
+            message = IndexDocument.model_validate(payload)
+            doc = ArticleDocument.model_validate(message.document).model_dump(mode="json")
+        except (ValueError, ValidationError) as exc:
+            raw: dict[str, Any] = {"raw": entry.raw[:10_000]}
+            self._dead_letter(tally, raw, Reason.BAD_MESSAGE, exc, entry.deliveries)
+            return True
+        if entry.deliveries > self.settings.max_deliveries:
+            error = f"delivered {entry.deliveries} times: its indexer died while holding it"
+            self._dead_letter(tally, message.model_dump(mode="json"), Reason.POISON, error, entry.deliveries)
+            return True
+        for other in [h for h in self.held.values() if h.doc["id"] == doc["id"]]:
+            # An older copy still waiting for Elasticsearch: this one replaces it, so a late
+            # retry can never write the older text over the newer.
+            tally.record("document_superseded", outcome="superseded", doc_id=doc["id"])
+            del self.held[other.entry.id]
+            self.consumer.ack([other.entry.id])
+        self.held[entry.id] = Held(entry, message, doc)
+        return False
+
+    def _write_due(self, tally: OutcomeTally) -> list[str]:
+        now = self.clock()
+        due = [h for h in self.held.values() if h.not_before <= now]
+        if not due:
+            return []
+        batch = {h.doc["id"]: h for h in due}  # one copy per article (see _admit)
+        settled: list[str] = []
+        try:
+            results = self._write(list(batch.values()))
+        except (es_exc.ApiError, es_exc.TransportError) as exc:
+            log.warning("bulk_unavailable", error=truncate(exc), documents=len(batch))
+            for held in batch.values():
+                self._hold(held, tally, exc)
+            return settled
+        for result in results:
+            held = batch[result.doc_id]
+            settled += self._settle(held, result, tally)
+        return settled
+
+    def ensure_templates(self) -> None:
+        """Templates before the first write: an index created without them would get a
+        guessed mapping. Raises while Elasticsearch is unreachable; retried each round."""
+        if not self._templates_ready:
+            ensure_layout(self.es, IndexLayout.from_settings(self.settings), datetime.now(UTC))
+            self._templates_ready = True
+
+    def _write(self, due: list[Held]) -> list[ItemResult]:
+        self.ensure_templates()
+        return write_batch(
+            self.es,
+            self.settings.index_prefix,
+            [h.doc for h in due],
+            datetime.now(UTC),
+            max_chunk_docs=self.settings.bulk_max_docs,
+            max_chunk_bytes=self.settings.bulk_max_bytes,
+        )
+
+    def _settle(self, held: Held, result: ItemResult, tally: OutcomeTally) -> list[str]:
+        doc = held.doc
+        if result.verdict in (Verdict.CREATED, Verdict.UPDATED, Verdict.UNCHANGED):
+            tally.record("document_indexed", outcome=str(result.verdict), doc_id=doc["id"], url=doc["url"])
+        elif result.verdict is Verdict.RETRY:
+            self._hold(held, tally, result.error)
+            return []
+        else:
+            self._dead_letter(
+                tally, held.message.model_dump(mode="json"), Reason.INDEX_REJECTED, result.error, 1
+            )
+        del self.held[held.entry.id]
+        return [held.entry.id]
+
+    def _hold(self, held: Held, tally: OutcomeTally, error: object) -> None:
+        held.failures += 1
+        wait = backoff_seconds(
+            held.failures - 1,
+            base=0.5,
+            cap=self.settings.index_backoff_max_seconds,
+            jitter=random.random() / 4,
+        )
+        held.not_before = self.clock() + wait
+        tally.record(
+            "document_requeued",
+            outcome="requeued",
+            reason=Reason.INDEX_UNAVAILABLE,
+            doc_id=held.doc["id"],
+            failures=held.failures,
+            wait=round(wait, 2),
+            error=truncate(error, 200),
+        )
+
+    def _refresh_holds(self) -> None:
+        now = self.clock()
+        period = self.settings.index_claim_idle_seconds * HOLD_REFRESH_FRACTION
+        if self.held and now - self._last_hold_refresh >= period:
+            self.consumer.hold(self.held)
+            self._last_hold_refresh = now
+
+    def _dead_letter(
+        self, tally: OutcomeTally, kwargs: dict[str, Any], reason: Reason, error: object, attempts: int
+    ) -> None:
+        document = kwargs.get("document")
+        doc = document if isinstance(document, dict) else {}
+        self.dead_letters.add(
+            task=TaskName.INDEX_DOCUMENT, kwargs=kwargs, reason=reason, error=error, attempts=attempts
+        )
+        tally.record(
+            "document_dead_lettered",
+            outcome="dead_letter",
+            reason=reason,
+            doc_id=doc.get("id"),
+            url=doc.get("url"),
+            error=truncate(error, 200),
+        )
+
+
+def consumer_name(settings: Settings) -> str:
+    """Stable across restarts of one process slot, so a restart reads its own pending first."""
+    return settings.indexer_name or socket.gethostname()
+
+
+def run(indexer: Indexer, stop: threading.Event) -> None:
+    """Rounds until ``stop``; Redis or Elasticsearch outages are waited out, never fatal."""
+    outage = 0
+    while not stop.is_set():
+        try:
+            indexer.step()
+            outage = 0
+        except redis.RedisError as exc:
+            # Held documents stay held; unacknowledged ones stay in the stream's pending list.
+            wait = backoff_seconds(outage, base=0.5, cap=10.0)
+            outage += 1
+            log.warning("redis_unavailable", error=truncate(exc, 200), wait=wait)
+            stop.wait(wait)
+
+
+def main() -> int:
+    settings = get_settings()
+    configure_logging(settings, "indexer")
+    # The indexer sends nothing downstream, but like every service it runs a delay pump, so
+    # replays and delayed messages move on while any one service is alive.
+    deps = Deps.build(settings, create_app("indexer", settings))
+    consumer = StreamConsumer(
+        deps.redis,
+        deps.keys,
+        consumer_name(settings),
+        claim_idle_seconds=settings.index_claim_idle_seconds,
+    )
+    indexer = Indexer(settings, deps.redis, deps.es, consumer, deps.dead_letters)
+    pump = deps.pump().start()
+    stop = threading.Event()
+
+    def _stop(signum: int, _: Any) -> None:
+        log.info("indexer_stopping", signal=signum, held=len(indexer.held))
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stop.is_set():
+        try:
+            consumer.ensure_group()
+            break
+        except redis.RedisError as exc:
+            log.warning("redis_unavailable", error=truncate(exc, 200))
+            stop.wait(1.0)
+    try:
+        indexer.ensure_templates()
+    except (es_exc.ApiError, es_exc.TransportError) as exc:  # the first write tries again
+        log.warning("templates_install_failed", error=truncate(exc, 200))
+    log.info("indexer_ready", consumer=consumer.name)
+    run(indexer, stop)
+    pump.stop()
+    deps.close()
+    log.info("indexer_stopped", held=len(indexer.held))
+    return 0

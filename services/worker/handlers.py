@@ -1,0 +1,76 @@
+"""The worker's stage handler: fetch a page politely, build the article, send it on.
+
+``(deps, message) -> Outcome``, no Celery here. Every URL ends in one outcome: ``extracted``
+(handed to the indexer), or an intent raised for ``shared.runner``: skipped with a reason
+(not an article, robots, 4xx, ...), delayed (our host slot, timeouts, 5xx, the site's 429),
+or dead-lettered (bad message, retries exhausted, unexpected error).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.worker.article import DuplicateQuery, build_article
+from services.worker.build import Page
+from services.worker.duplicates import register_and_find_original
+from services.worker.extract import ExtractOptions
+from services.worker.similarity import NEAR_DUPLICATE_MAX_DISTANCE
+from shared.deps import Deps
+from shared.errors import PermanentError, Reason
+from shared.messages import IndexDocument, ProcessUrl, TaskName
+from shared.polite_fetch import Booking, polite_fetch
+from shared.runner import Outcome
+from shared.seen import mark_new
+from shared.urls import normalize_url
+
+
+def process_url(deps: Deps, message: ProcessUrl) -> Outcome:
+    s = deps.settings
+    url = normalize_url(message.url)
+    if url is None:
+        raise PermanentError(Reason.BAD_URL, message.url[:300])
+    seen_ttl = int(s.seen_ttl_days * 86400)
+
+    def find_original(query: DuplicateQuery) -> str | None:
+        return register_and_find_original(
+            deps.redis,
+            deps.keys,
+            doc_id=query.doc_id,
+            text_hash=query.text_hash,
+            simhash=query.simhash,
+            bands=query.bands,
+            max_distance=NEAR_DUPLICATE_MAX_DISTANCE,
+            ttl_seconds=seen_ttl,
+            window_seconds=s.near_duplicate_window_days * 86400,
+        )
+
+    booking = Booking(message.booking.host if message.booking else None)
+    fetched = polite_fetch(
+        deps.http,
+        deps.redis,
+        deps.keys,
+        url,
+        deps.fetch_options,
+        robots_ttl=s.robots_ttl_seconds,
+        default_rate=s.host_rate_per_second,
+        booking=booking,
+    )
+    page = Page(url, message.source_id, datetime.now(UTC), message.feed_published_at, message.feed_title)
+    options = ExtractOptions(min_text_chars=s.min_text_chars, max_html_chars=s.max_body_bytes)
+    doc = build_article(page, fetched.content, fetched.charset, options, find_original, normalize_url)
+    if doc.canonical_url != url:  # tell the crawler's seen-set about the canonical address too
+        mark_new(deps.redis, deps.keys, doc.canonical_url, seen_ttl)
+    document = IndexDocument(document=doc.model_dump(mode="json")).model_dump(mode="json")
+    deps.dispatcher.send(TaskName.INDEX_DOCUMENT, document)
+    return Outcome(
+        "article_extracted",
+        "extracted",
+        fields={
+            "doc_id": doc.id,
+            "title": doc.title[:200],
+            "topics": [t.code for t in doc.topics],
+            "duplicate_of": doc.duplicate_of,
+            "extraction_path": doc.extraction_path,
+            "published_at_source": doc.published_at_source,
+        },
+    )
