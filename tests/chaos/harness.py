@@ -65,6 +65,7 @@ class Ctx:
     redis_url: str
     fault_start: float = 0.0
     fault_end: float = 0.0
+    baseline_bytes: int = 0  # Redis used_memory when the fault was injected
     notes: list[str] = field(default_factory=list)
 
     def redis_start(self) -> None:
@@ -82,7 +83,9 @@ class Scenario:
     inject_at: float = 1 / 3  # share of expected articles indexed before injecting
     poison: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
-    memory_bound_mb: float | None = None
+    # Redis may grow by at most this many documents' worth over its size at the fault
+    # (each document: its mean JSON size in the index plus 1.2 KB of message envelope).
+    memory_bound_docs: int | None = None
 
 
 @dataclass
@@ -119,7 +122,7 @@ class Row:
         if self.poison_dead is False:
             out.append("poison page not dead-lettered as poison")
         if self.memory_bound_mb is not None and self.redis_peak_mb > self.memory_bound_mb:
-            out.append(f"Redis peak {self.redis_peak_mb:.1f} MB > bound {self.memory_bound_mb:.0f} MB")
+            out.append(f"Redis peak {self.redis_peak_mb:.1f} MB > bound {self.memory_bound_mb:.1f} MB")
         return out
 
     @property
@@ -208,6 +211,12 @@ def indexed_docs(es: Elasticsearch, prefix: str) -> list[dict[str, Any]]:
     return [h["_source"] | {"_index": h["_index"]} for h in resp.get("hits", {}).get("hits", [])]
 
 
+def mean_doc_bytes(es: Elasticsearch, prefix: str) -> int:
+    resp = es.search(index=f"{prefix}-*", size=100, query={"match_all": {}}, allow_no_indices=True)
+    sizes = [len(json.dumps(h["_source"])) for h in resp["hits"]["hits"]]
+    return int(sum(sizes) / len(sizes)) if sizes else 5000
+
+
 def indexed_count(es: Elasticsearch, prefix: str) -> int:
     pattern = f"{prefix}-*"
     es.options(ignore_status=404).indices.refresh(index=pattern, allow_no_indices=True)
@@ -229,7 +238,7 @@ def _redis_used(url: str) -> int | None:
 def run_scenario(env: Env, scenario: Scenario) -> Row:
     site = env.poison_site if scenario.poison else env.site
     expected = {e.canonical_url: e for e in site.expected_articles()}
-    row = Row(scenario.number, scenario.name, len(expected), memory_bound_mb=scenario.memory_bound_mb)
+    row = Row(scenario.number, scenario.name, len(expected))
     began = time.monotonic()
     run_dir = env.run_dir / f"s{scenario.number:02d}-{scenario.name}"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -273,6 +282,7 @@ def run_scenario(env: Env, scenario: Scenario) -> Row:
             ):
                 if count < scenario.inject_at * len(expected):
                     ctx.notes.append("injected before the injection point was reached")
+                ctx.baseline_bytes = used or 0
                 injector = threading.Thread(target=inject, name="inject", daemon=True)
                 injector.start()
             if injector is not None and not injector.is_alive():
@@ -288,6 +298,13 @@ def run_scenario(env: Env, scenario: Scenario) -> Row:
             row.error = f"fault injection failed: {type(failure[0]).__name__}: {failure[0]}"[:200]
         time.sleep(2.0)  # anything still in flight may land now: counted as a duplicate if so
         _reconcile(es, prefix, expected, site, redis_url, row)
+        if scenario.memory_bound_docs is not None:
+            per_doc = mean_doc_bytes(es, prefix) + 1200
+            row.memory_bound_mb = (ctx.baseline_bytes + scenario.memory_bound_docs * per_doc) / 1e6
+            row.notes.append(
+                f"bound: {ctx.baseline_bytes / 1e6:.1f} MB at the fault + {scenario.memory_bound_docs} docs"
+                f" x {per_doc / 1e3:.1f} KB; the whole site would be {len(expected) * per_doc / 1e6:.1f} MB"
+            )
     except Exception as exc:
         row.error = f"{type(exc).__name__}: {exc}"[:300]
     finally:
