@@ -121,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     chosen = {int(n) for n in args.only.split(",") if n.strip()}
     scenarios = [s for s in SCENARIOS if not chosen or s.number in chosen]
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO_ROOT, check=False
+        ["git", "describe", "--always", "--dirty", "--abbrev=7"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
     ).stdout.strip()
     began = time.monotonic()
     rows: list[Row] = []

@@ -8,6 +8,7 @@ the proxy in front of it (the services' ``ELASTICSEARCH_URL``), and the generate
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import threading
 import time
@@ -241,7 +242,8 @@ def run_scenario(env: Env, scenario: Scenario) -> Row:
     row = Row(scenario.number, scenario.name, len(expected))
     began = time.monotonic()
     run_dir = env.run_dir / f"s{scenario.number:02d}-{scenario.name}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(run_dir, ignore_errors=True)  # a fresh Redis must not replay an old AOF
+    run_dir.mkdir(parents=True)
     redis_url = f"redis://127.0.0.1:{env.redis_port}/0"
     prefix = f"chaos-{env.tag}-s{scenario.number:02d}"
     services = service_env(env, scenario, run_dir, redis_url, prefix)
