@@ -7,6 +7,7 @@ NEWSFLOW := deploy/local/stack.sh env-run $(VENV)/bin/newsflow
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 # Compose reads the versions and the generated secrets (deploy/docker/secrets.sh, git-ignored).
 COMPOSE := docker compose --env-file deploy/local/versions.env --env-file deploy/docker/secrets.env
 
@@ -74,11 +75,8 @@ fmt: install ## format and autofix
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install ## benchmarks (print figures; they assert nothing)
-	@deploy/local/test-servers.sh start
-	@source run/test/servers.env && PYTHONPATH=. $(PY) scripts/bench_indexer.py; rc=$$?; \
-	  if [ -f scripts/bench_crawler.py ]; then source run/test/servers.env && PYTHONPATH=. $(PY) scripts/bench_crawler.py || rc=1; fi; \
-	  deploy/local/test-servers.sh stop; exit $$rc
+bench: install ## benchmarks, own Redis 6396 + Elasticsearch 9262, < 10 min (print figures, assert nothing)
+	PYTHONPATH=. $(PY) scripts/bench_e2e.py $(BENCH_ARGS)
 
 CHAOS_ARGS ?=
 chaos: install ## fault suite on the real stack (own Redis 6395, Elasticsearch 9260): one row per fault, ~15 min

@@ -20,6 +20,7 @@ import random
 import statistics
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,18 +72,17 @@ def bench_raw(es: Any, index: str, docs: list[dict[str, Any]], chunk: int = 500)
     return len(docs) / (time.perf_counter() - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--docs", type=int, default=5000)
-    args = parser.parse_args()
-    tag = uuid.uuid4().hex[:8]
-    settings = Settings(
-        redis_url=os.environ["NEWSFLOW_TEST_REDIS_URL"],
-        elasticsearch_url=os.environ["NEWSFLOW_TEST_ELASTICSEARCH_URL"],
-        redis_prefix=f"bench{tag}",
-        index_prefix=f"bench{tag}-headlines",
-        log_level="WARNING",
-    )
+@dataclass(frozen=True)
+class IndexerFigures:
+    docs: int
+    raw: float  # docs/s, median of 3
+    write_batch: float  # docs/s, median of 3
+    indexer: float  # docs/s, one run of the real process
+
+
+def measure(settings: Settings, n_docs: int) -> IndexerFigures:
+    """The three figures against ``settings``' Elasticsearch and Redis (under its prefixes,
+    removed afterwards)."""
     es = make_elasticsearch(settings)
     r = make_redis(settings)
     prefix = settings.index_prefix
@@ -91,8 +91,8 @@ def main() -> None:
         bench_raw(es, f"{prefix}-warmup", documents(1000, "warmup"))  # JIT, caches, connections
         raws, batches = [], []
         for round_ in range(3):  # the median of three: two cores shared with the node are noisy
-            raws.append(bench_raw(es, f"{prefix}-raw{round_}", documents(args.docs, f"raw{round_}")))
-            docs = documents(args.docs, f"batch{round_}")
+            raws.append(bench_raw(es, f"{prefix}-raw{round_}", documents(n_docs, f"raw{round_}")))
+            docs = documents(n_docs, f"batch{round_}")
             start = time.perf_counter()
             for i in range(0, len(docs), settings.bulk_max_docs):
                 write_batch(
@@ -107,12 +107,12 @@ def main() -> None:
         raw, batch = statistics.median(raws), statistics.median(batches)
 
         keys = Keys(settings.redis_prefix)
-        messages = [IndexDocument(document=d).model_dump(mode="json") for d in documents(args.docs, "stream")]
+        messages = [IndexDocument(document=d).model_dump(mode="json") for d in documents(n_docs, "stream")]
         for i in range(0, len(messages), 1000):
             index_stream.publish(r, keys, messages[i : i + 1000])
         with indexer_process(settings_env(settings), name="bench-indexer"):
             deadline = time.perf_counter() + 600
-            while read_counters(r, keys).get("index:created", 0) < args.docs:
+            while read_counters(r, keys).get("index:created", 0) < n_docs:
                 if time.perf_counter() > deadline:
                     raise SystemExit("indexer did not finish in 10 minutes")
                 time.sleep(0.05)
@@ -127,15 +127,34 @@ def main() -> None:
         )["aggregations"]
         seconds = (span["last"]["value"] - span["first"]["value"]) / 1000
         # Each batch shares one stamp, taken before its write: the first batch is not in the span.
-        service = (args.docs - settings.bulk_max_docs) / max(seconds, 1e-3)
+        service = (n_docs - settings.bulk_max_docs) / max(seconds, 1e-3)
     finally:
         es.options(ignore_status=404).indices.delete(index=f"{prefix}-*")
         for key in r.scan_iter(f"{settings.redis_prefix}:*"):
             r.delete(key)
-    print(f"bulk throughput, {args.docs} documents of ~3 KB, one local node (docs/s, median of 3):")
-    print(f"  raw _bulk loop        {raw:8.0f}")
-    print(f"  write_batch           {batch:8.0f}  ({batch / raw:.0%} of raw)")
-    print(f"  indexer (stream)      {service:8.0f}  ({service / raw:.0%} of raw; one run, one process)")
+    return IndexerFigures(n_docs, raw, batch, service)
+
+
+def report(f: IndexerFigures) -> None:
+    print(f"bulk throughput, {f.docs} documents of ~3 KB, one local node (docs/s, median of 3):")
+    print(f"  raw _bulk loop        {f.raw:8.0f}")
+    print(f"  write_batch           {f.write_batch:8.0f}  ({f.write_batch / f.raw:.0%} of raw)")
+    print(f"  indexer (stream)      {f.indexer:8.0f}  ({f.indexer / f.raw:.0%} of raw; one run, one process)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--docs", type=int, default=5000)
+    args = parser.parse_args()
+    tag = uuid.uuid4().hex[:8]
+    settings = Settings(
+        redis_url=os.environ["NEWSFLOW_TEST_REDIS_URL"],
+        elasticsearch_url=os.environ["NEWSFLOW_TEST_ELASTICSEARCH_URL"],
+        redis_prefix=f"bench{tag}",
+        index_prefix=f"bench{tag}-headlines",
+        log_level="WARNING",
+    )
+    report(measure(settings, args.docs))
 
 
 if __name__ == "__main__":

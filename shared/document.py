@@ -43,6 +43,9 @@ class ArticleDocument(BaseModel):
     published_at: datetime
     published_at_source: DateSource
     modified_at: datetime | None = None
+    # Freshness: the crawler saw the URL (discovered_at), the worker fetched it (fetched_at),
+    # the indexer made it searchable (indexed_at, set by the indexer with pipeline_lag_seconds).
+    discovered_at: datetime | None = None
     fetched_at: datetime
     indexed_at: datetime | None = None
     changed_at: datetime | None = None

@@ -40,11 +40,14 @@ class Verdict(StrEnum):
 
 
 def prepare_source(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """Fields the indexer owns: when it was indexed, ingest lag and the collapse key."""
+    """Fields the indexer owns: when it was indexed, ingest and pipeline lag, the collapse key."""
     source = dict(doc)
     source["indexed_at"] = now.isoformat()
     published = datetime.fromisoformat(str(doc["published_at"]))
     source["ingest_lag_seconds"] = max(0, int((now - published).total_seconds()))
+    if doc.get("discovered_at"):  # the pipeline's own lag: crawler discovery -> indexed
+        discovered = datetime.fromisoformat(str(doc["discovered_at"]))
+        source["pipeline_lag_seconds"] = round(max(0.0, (now - discovered).total_seconds()), 3)
     source["dedup_key"] = doc.get("duplicate_of") or doc["id"]
     return source
 

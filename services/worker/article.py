@@ -1,7 +1,9 @@
 """From fetched page bytes to an article document: the worker's pure pipeline.
 
-decode -> extract -> date -> topics -> places -> document. Duplicate lookup needs Redis, so
-the caller passes in a function for it.
+decode -> parse and extract -> date -> language -> tokens -> SimHash, duplicate lookup,
+topics, places -> document. The text is tokenised once (:class:`~services.worker.tokens.Tokens`)
+and the analyses read the same tokens. Duplicate lookup needs Redis, so the caller passes in
+a function for it.
 """
 
 from __future__ import annotations
@@ -9,17 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.worker.build import Page, build_document, choose_canonical
+from services.worker.build import Findings, Page, build_document, choose_canonical
 from services.worker.dates import choose_published_at, date_from_url
 from services.worker.decode import decode_html
 from services.worker.extract import ExtractOptions, extract_article
 from services.worker.language import identify_language
 from services.worker.places import find_places
-from services.worker.similarity import SIMHASH_BANDS, simhash64, simhash_bands
+from services.worker.similarity import SIMHASH_BANDS, simhash_bands, simhash_words
+from services.worker.tokens import Tokens
 from services.worker.topic_model import TAGGER_NAME, TAGGER_VERSION, tag_topics
 from shared.document import ArticleDocument, content_hash, document_id
 from shared.errors import PermanentError, Reason
 from shared.metrics import timed
+
+__all__ = ["DuplicateQuery", "FindOriginal", "build_article"]
 
 
 @dataclass(frozen=True)
@@ -53,38 +58,30 @@ def build_article(
     published_at, date_source = choose_published_at(
         extraction.published_at, page.feed_published_at, date_from_url(page.url), page.fetched_at
     )
+    text = extraction.text
     # The text decides the language; the page's markup is only a hint (language.py).
-    language = identify_language(title, extraction.text, extraction.language).language
-    fingerprint = simhash64(extraction.text)
+    language = identify_language(title, text, extraction.language).language
+    tokens = Tokens(text)
+    fingerprint = simhash_words(tokens.words)
+    text_hash = content_hash(text)
     doc_id = document_id(canonical)
     original = find_original(
-        DuplicateQuery(
-            doc_id, content_hash(extraction.text), fingerprint, simhash_bands(fingerprint, SIMHASH_BANDS)
-        )
+        DuplicateQuery(doc_id, text_hash, fingerprint, simhash_bands(fingerprint, SIMHASH_BANDS))
     )
     with timed("tag"):
-        topics = tag_topics(title, extraction.text, language)
-    return build_document(
-        page,
+        topics = tag_topics(title, text, language)
+    findings = Findings(
         canonical_url=canonical,
         title=title,
-        text=extraction.text,
+        language=language,
         published_at=published_at,
         published_at_source=date_source,
-        topics=topics,
-        places=find_places(extraction.text, language),
-        simhash=f"{fingerprint:016x}",
+        text_hash=text_hash,
+        simhash=fingerprint,
         duplicate_of=original,
-        extractor=extraction.extractor,
-        extractor_version=extraction.extractor_version,
-        extraction_path=extraction.extraction_path,
+        topics=topics,
+        places=find_places(text, language, tokens=tokens),
         tagger=TAGGER_NAME,
         tagger_version=TAGGER_VERSION,
-        description=extraction.description,
-        language=language,
-        authors=extraction.authors,
-        site_name=extraction.site_name,
-        image_url=extraction.image_url,
-        page_tags=extraction.page_tags,
-        modified_at=extraction.modified_at,
     )
+    return build_document(page, extraction, findings)

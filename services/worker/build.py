@@ -1,4 +1,4 @@
-"""Building the article document from what extraction, tagging and dedup found: pure."""
+"""Building the article document from the extraction and what the worker concluded: pure."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from shared.document import ArticleDocument, Topic, content_hash, document_id
+from services.worker.extract import Extraction
+from shared.document import ArticleDocument, DateSource, Topic, document_id
 from shared.urls import same_site
+
+__all__ = ["Findings", "Page", "build_document", "choose_canonical"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,25 @@ class Page:
     fetched_at: datetime
     feed_published_at: datetime | None = None
     feed_title: str | None = None
+    discovered_at: datetime | None = None  # when the crawler first saw the URL (ProcessUrl)
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the worker concluded beyond the extraction: identity, date, dedup and tags."""
+
+    canonical_url: str
+    title: str
+    language: str | None  # identified from the text (the page's markup is only a hint)
+    published_at: datetime
+    published_at_source: DateSource
+    text_hash: str  # content_hash(extraction.text)
+    simhash: int
+    duplicate_of: str | None
+    topics: list[Topic]
+    places: list[str]
+    tagger: str
+    tagger_version: str
 
 
 def choose_canonical(page_url: str, declared: str | None) -> str:
@@ -27,59 +49,37 @@ def choose_canonical(page_url: str, declared: str | None) -> str:
     return declared if declared and same_site(page_url, declared) else page_url
 
 
-def build_document(
-    page: Page,
-    *,
-    canonical_url: str,
-    title: str,
-    text: str,
-    published_at: datetime,
-    published_at_source: str,
-    topics: list[Topic],
-    places: list[str],
-    simhash: str | None,
-    duplicate_of: str | None,
-    extractor: str,
-    extractor_version: str,
-    extraction_path: str,
-    tagger: str,
-    tagger_version: str,
-    description: str | None = None,
-    language: str | None = None,
-    authors: list[str] | None = None,
-    site_name: str | None = None,
-    image_url: str | None = None,
-    page_tags: list[str] | None = None,
-    modified_at: datetime | None = None,
-) -> ArticleDocument:
-    doc_id = document_id(canonical_url)
+def build_document(page: Page, extraction: Extraction, findings: Findings) -> ArticleDocument:
+    doc_id = document_id(findings.canonical_url)
+    text = extraction.text
     return ArticleDocument(
         id=doc_id,
         url=page.url,
-        canonical_url=canonical_url,
-        domain=(urlsplit(canonical_url).hostname or "").removeprefix("www."),
+        canonical_url=findings.canonical_url,
+        domain=(urlsplit(findings.canonical_url).hostname or "").removeprefix("www."),
         source=page.source_id,
-        title=title,
+        title=findings.title,
         text=text,
-        description=description,
-        language=language,
-        authors=authors or [],
-        site_name=site_name,
-        image_url=image_url,
-        page_tags=page_tags or [],
-        published_at=published_at,
-        published_at_source=published_at_source,
-        modified_at=modified_at,
+        description=extraction.description,
+        language=findings.language,
+        authors=extraction.authors,
+        site_name=extraction.site_name,
+        image_url=extraction.image_url,
+        page_tags=extraction.page_tags,
+        published_at=findings.published_at,
+        published_at_source=findings.published_at_source,
+        modified_at=extraction.modified_at,
+        discovered_at=page.discovered_at,
         fetched_at=page.fetched_at,
         word_count=len(text.split()),
-        topics=topics,
-        places=places,
-        content_hash=content_hash(text),
-        simhash=simhash,
-        duplicate_of=duplicate_of if duplicate_of != doc_id else None,
-        extractor=extractor,
-        extractor_version=extractor_version,
-        extraction_path=extraction_path,
-        tagger=tagger,
-        tagger_version=tagger_version,
+        topics=findings.topics,
+        places=findings.places,
+        content_hash=findings.text_hash,
+        simhash=f"{findings.simhash:016x}",
+        duplicate_of=findings.duplicate_of if findings.duplicate_of != doc_id else None,
+        extractor=extraction.extractor,
+        extractor_version=extraction.extractor_version,
+        extraction_path=extraction.extraction_path,
+        tagger=findings.tagger,
+        tagger_version=findings.tagger_version,
     )

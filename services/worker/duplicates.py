@@ -37,24 +37,32 @@ def register_and_find_original(
     window_seconds: float,
     now: float | None = None,
 ) -> str | None:
-    """Record this article and return the id of the article it copies, if any."""
-    previous = r.set(keys.content(text_hash), doc_id, nx=True, ex=ttl_seconds, get=True)
+    """Record this article and return the id of the article it copies, if any.
+
+    Two round trips whatever the band count: the exact-copy claim and every band's candidates
+    are read in one pipeline, the band entries written in a second.
+    """
+    now = time.time() if now is None else now
+    reads = r.pipeline(transaction=False)
+    reads.set(keys.content(text_hash), doc_id, nx=True, ex=ttl_seconds, get=True)
+    if simhash is not None:
+        for i, band in enumerate(bands):
+            reads.zrevrangebyscore(
+                keys.simhash_band(i, band),
+                "+inf",
+                now - window_seconds,
+                start=0,
+                num=_MAX_CANDIDATES_PER_BAND,
+                withscores=True,
+            )
+    previous, *band_candidates = reads.execute()
     if previous and previous != doc_id:
         return str(previous)
     if simhash is None:
         return None
-    now = time.time() if now is None else now
     matches: list[tuple[float, str]] = []
     first_seen = now  # when this article itself was first registered, if it was
-    for i, band in enumerate(bands):
-        candidates = r.zrevrangebyscore(
-            keys.simhash_band(i, band),
-            "+inf",
-            now - window_seconds,
-            start=0,
-            num=_MAX_CANDIDATES_PER_BAND,
-            withscores=True,
-        )
+    for candidates in band_candidates:
         for member, score in candidates:
             other_id, _, other_hash = str(member).rpartition(":")
             if other_id == doc_id:

@@ -34,7 +34,7 @@ from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
 from services.worker.metadata import PageMetadata, read_metadata
-from services.worker.pagekind import not_article_reason, page_anchors
+from services.worker.pagekind import not_article_reason, page_links
 from shared.errors import PermanentError, Reason
 
 __all__ = ["ExtractOptions", "Extraction", "extract_article"]
@@ -112,7 +112,8 @@ def normalise_text(text: str | None) -> str:
     """One paragraph per line, whitespace collapsed inside lines, no empty lines."""
     if not text:
         return ""
-    lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())
+    # str.split() splits on exactly the characters regex \s matches (str.isspace), in C
+    lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
 
@@ -300,19 +301,24 @@ def extract_article(html: str, url: str, options: ExtractOptions) -> Extraction:
     if tree is None:
         raise PermanentError(Reason.NO_TEXT, "unparsable html")
 
-    nodes = sum(1 for _ in tree.iter())
-    if nodes > options.max_dom_nodes:
-        raise PermanentError(Reason.OVERSIZED, f"{nodes} elements > {options.max_dom_nodes}")
+    # Counting walks every node in Python; a bound from the markup settles most pages without
+    # it. Each element, comment or processing instruction opens with a "<"; the parser adds at
+    # most html, head and body, and a <p> per run of text (which a "<" ends) in a bare <html>.
+    if 2 * html.count("<") + 4 > options.max_dom_nodes:
+        nodes = sum(1 for _ in tree.iter())
+        if nodes > options.max_dom_nodes:
+            raise PermanentError(Reason.OVERSIZED, f"{nodes} elements > {options.max_dom_nodes}")
 
     meta = read_metadata(tree, url)
-    anchors = page_anchors(tree)
+    links = page_links(tree)
+    anchors = links.anchors
 
     def clean(text: str, document: Any) -> str:
         title = _first(meta.title, getattr(document, "title", None))
         return clean_lines(text, title, anchors, options)
 
     text, path, document = _run_chain(tree, url, options, clean)
-    reason = not_article_reason(tree, text, meta.page_type)
+    reason = not_article_reason(tree, text, meta.page_type, links)
     if reason:
         raise PermanentError(Reason.NOT_ARTICLE, reason)
     if len(text) < options.min_text_chars:

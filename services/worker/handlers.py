@@ -64,7 +64,14 @@ def process_url(deps: Deps, message: ProcessUrl) -> Outcome:
     if fetched.not_modified:  # a recrawl found the page as it was: nothing to do
         return Outcome("article_unchanged", "unchanged", Reason.UNCHANGED, _validators(fetched))
     ensure_indexable(fetched, deps.fetch_options)  # meta robots / X-Robots-Tag noindex: skipped
-    page = Page(url, message.source_id, datetime.now(UTC), message.feed_published_at, message.feed_title)
+    page = Page(
+        url,
+        message.source_id,
+        datetime.now(UTC),
+        message.feed_published_at,
+        message.feed_title,
+        discovered_at=message.discovered_at,
+    )
     options = ExtractOptions(min_text_chars=s.min_text_chars, max_html_chars=s.max_body_bytes)
     doc = build_article(page, fetched.content, fetched.charset, options, find_original, normalize_url)
     if doc.canonical_url != url:  # tell the crawler's seen-set about the canonical address too

@@ -29,6 +29,8 @@ from pathlib import Path
 import pycountry
 import yaml
 
+from services.worker.tokens import Tokens
+
 __all__ = ["find_places"]
 
 _DATA_DIR = Path(__file__).parent / "data"
@@ -37,8 +39,7 @@ TITLE_WEIGHT = 3  # a title mention counts this many body mentions
 MAX_TEXT_CHARS = 20_000  # bounds the time on a huge page (~15 ms); salience shows early
 _MAX_SUFFIX = 4  # longest Russian case ending stripped
 
-_EN_TOKEN_RE = re.compile(r"(?:[A-Z]\.){2,}|[^\W\d_]+(?:['’-][^\W\d_]+)*")
-_POSSESSIVE_RE = re.compile(r"['’]s?$")
+_POSSESSIVE = ("'s", "’s")
 _SENTENCE_BREAK = frozenset('.!?…\n"«»“”:;')
 
 _EN_LOCATIVE = frozenset(
@@ -70,12 +71,39 @@ _EXACT = frozenset({""})
 
 
 @dataclass(frozen=True)
-class _Token:
-    text: str  # as written (English: possessive stripped)
-    lower: str
-    start: int
-    initial: bool  # first word of a sentence
-    glued_prev: bool  # only spaces between this token and the previous one
+class _Words:
+    """A text's words as places reads them: as written with a possessive 's dropped, the same
+    lower-cased (yo read as ye), and ``gaps[i]``, the text between word ``i - 1`` and word ``i``."""
+
+    text: list[str]
+    lower: list[str]
+    gaps: list[str]
+
+    @classmethod
+    def of(cls, tokens: Tokens) -> _Words:
+        text, lower = tokens.spelled, tokens.spelled_lower
+        if any(p in tokens.text for p in _POSSESSIVE) and any(word.endswith(_POSSESSIVE) for word in text):
+            text, lower = list(text), list(lower)
+            for i, word in enumerate(text):
+                if word.endswith(_POSSESSIVE):
+                    # "'s" lower-cases to itself, so the lower-cased form loses the same 2 chars
+                    text[i], lower[i] = word[:-2], lower[i][:-2]
+        return cls(text, lower, tokens.gaps)
+
+    @classmethod
+    def single(cls, word: str) -> _Words:
+        """One word known to be a whole token (a part of a hyphenated word)."""
+        if word.endswith(_POSSESSIVE):
+            word = word[:-2]
+        return cls([word], [word.lower().replace("ё", "е")], [""])
+
+    def initial(self, i: int) -> bool:
+        """First word of a sentence (or of the text)."""
+        return i == 0 or not _SENTENCE_BREAK.isdisjoint(self.gaps[i])
+
+    def glued(self, i: int) -> bool:
+        """Only spaces between this word and the previous one."""
+        return i > 0 and self.gaps[i].strip(" ") == ""
 
 
 @dataclass(frozen=True)
@@ -84,13 +112,12 @@ class _RuWord:
     endings: frozenset[str]
     mode: str  # "any" (demonym), "cap" (capitalised name), "upper" (abbreviation)
 
-    def matches(self, token: _Token) -> bool:
-        low = token.lower
+    def matches(self, text: str, low: str) -> bool:
         if not low.startswith(self.key) or low[len(self.key) :] not in self.endings:
             return False
         if self.mode == "upper":
-            return token.text.isupper()
-        return self.mode == "any" or token.text[:1].isupper()
+            return text.isupper()
+        return self.mode == "any" or text[:1].isupper()
 
 
 @dataclass(frozen=True)
@@ -108,6 +135,8 @@ class _Gazetteer:
     # Russian: key of the first word -> [(words, code or "")], longest first
     ru: dict[str, list[tuple[tuple[_RuWord, ...], str]]]
     ambiguous: dict[str, _Ambiguous]  # by name as written
+    ru_initials: frozenset[str]  # first letters of the Russian keys: other words skip the lookup
+    ru_initial_re: re.Pattern[str]  # any of them, either case (yo too when ye is one)
 
 
 def _ru_word(word: str) -> _RuWord:
@@ -133,20 +162,6 @@ def _ru_word(word: str) -> _RuWord:
     if w[-1:] in "оуиеэю":  # indeclinable: Того, Перу, Тбилиси, Баку
         return _RuWord(w, _EXACT, mode)
     return _RuWord(w, _CONSONANT_ENDINGS, mode)
-
-
-def _tokens(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    prev_end = 0
-    for m in _EN_TOKEN_RE.finditer(text):
-        raw = m.group()
-        word = raw if raw.endswith(".") else _POSSESSIVE_RE.sub("", raw) or raw
-        gap = text[prev_end : m.start()]
-        initial = not tokens or any(ch in _SENTENCE_BREAK for ch in gap)
-        glued = bool(tokens) and gap.strip(" ") == ""
-        tokens.append(_Token(word, word.lower().replace("ё", "е"), m.start(), initial, glued))
-        prev_end = m.end()
-    return tokens
 
 
 def _phrase_re(terms: list[str]) -> re.Pattern[str] | None:
@@ -186,7 +201,7 @@ def _gazetteer() -> _Gazetteer:
     ru: dict[str, list[tuple[tuple[_RuWord, ...], str]]] = defaultdict(list)
 
     def add(name: str, code: str) -> None:
-        words = tuple(t.text for t in _tokens(name))
+        words = tuple(_Words.of(Tokens(name)).text)
         if not words:
             return
         if re.search(r"[а-яА-ЯёЁ]", name):
@@ -206,91 +221,109 @@ def _gazetteer() -> _Gazetteer:
     for table in (en, ru):
         for entries in table.values():
             entries.sort(key=lambda e: -len(e[0]))
-    return _Gazetteer(dict(en), dict(ru), ambiguous)
+    initials = frozenset(key[:1] for key in ru)
+    letters = "".join(sorted(initials | ({"ё"} if "е" in initials else set())))
+    initial_re = re.compile(f"[{re.escape(letters)}]", re.IGNORECASE) if letters else re.compile("(?!)")
+    return _Gazetteer(dict(en), dict(ru), ambiguous, initials, initial_re)
 
 
-def _match_at(gaz: _Gazetteer, tokens: list[_Token], i: int) -> tuple[int, str, str] | None:
-    """Longest name starting at token ``i``: (length, code, name as written) or None."""
-    tok = tokens[i]
+def _match_at(gaz: _Gazetteer, words: _Words, i: int) -> tuple[int, str, str] | None:
+    """Longest name starting at word ``i``: (length, code, name as written) or None."""
+    texts, lowers = words.text, words.lower
     best: tuple[int, str, str] | None = None
-    for words, code in gaz.en.get(tok.text, ()):
-        n = len(words)
-        if tuple(t.text for t in tokens[i : i + n]) == words:
-            best = (n, code, " ".join(words))
+    for name, code in gaz.en.get(texts[i], ()):
+        n = len(name)
+        if tuple(texts[i : i + n]) == name:
+            best = (n, code, " ".join(name))
             break
-    low = tok.lower
+    low = lowers[i]
+    if low[:1] not in gaz.ru_initials:  # every key looked up below starts with low[0]
+        return best
     for cut in range(len(low), max(len(low) - _MAX_SUFFIX, 1) - 1, -1):
         for ru_words, code in gaz.ru.get(low[:cut], ()):
             n = len(ru_words)
             if (
                 (best is None or n > best[0])
-                and i + n <= len(tokens)
-                and all(w.matches(t) for w, t in zip(ru_words, tokens[i : i + n], strict=True))
+                and i + n <= len(texts)
+                and all(w.matches(texts[i + k], lowers[i + k]) for k, w in enumerate(ru_words))
             ):
-                best = (n, code, " ".join(t.text for t in tokens[i : i + n]))
+                best = (n, code, " ".join(texts[i : i + n]))
     return best
 
 
-def _ambiguous_ok(amb: _Ambiguous, tokens: list[_Token], i: int, n: int, context: str) -> bool:
+def _ambiguous_ok(amb: _Ambiguous, words: _Words, i: int, n: int, context: str) -> bool:
     if amb.support is not None and amb.support.search(context):
         return True
     if amb.against is not None and amb.against.search(context):
         return False
-    tok = tokens[i]
-    prev = tokens[i - 1] if i > 0 else None
-    nxt = tokens[i + n] if i + n < len(tokens) else None
-    locative = prev is not None and prev.lower in _LOCATIVE
+    prev = i - 1 if i > 0 else None
+    nxt = i + n if i + n < len(words.text) else None
+    locative = prev is not None and words.lower[prev] in _LOCATIVE
     # Part of a person's name: a capitalised word right next to it ("Michael Jordan").
-    if (prev is not None and tok.glued_prev and not tok.initial and prev.text[:1].isupper()) or (
-        nxt is not None and nxt.glued_prev and not nxt.initial and nxt.text[:1].isupper()
+    if (prev is not None and words.glued(i) and not words.initial(i) and words.text[prev][:1].isupper()) or (
+        nxt is not None and words.glued(nxt) and not words.initial(nxt) and words.text[nxt][:1].isupper()
     ):
         return False
     if amb.person:
         return locative
-    return locative or not tok.initial
+    return locative or not words.initial(i)
 
 
 def _count(
-    gaz: _Gazetteer, text: str, weight: int, context: str, scores: dict[str, int], order: list[str]
+    gaz: _Gazetteer, words: _Words, weight: int, context: str, scores: dict[str, int], order: list[str]
 ) -> None:
-    tokens = _tokens(text)
-    i = 0
-    while i < len(tokens):
-        match = _match_at(gaz, tokens, i)
-        if match is None and "-" in tokens[i].text:  # "pro-Russian", "Syrian-Turkish"
-            for part in tokens[i].text.split("-"):
-                sub = _match_at(gaz, _tokens(part), 0)
+    texts, lowers = words.text, words.lower
+    en, ru_initials = gaz.en, gaz.ru_initials
+    # Only a word that starts an English name, may start a Russian one, or holds a hyphen can
+    # count; one comprehension finds them, and the loop below visits nothing else.
+    starts = [i for i, word in enumerate(texts) if word in en or "-" in word]
+    if gaz.ru_initial_re.search(context):
+        starts = sorted({*starts, *(i for i, low in enumerate(lowers) if low[:1] in ru_initials)})
+    free = 0  # the first word not consumed by a longer name
+    for i in starts:
+        if i < free:
+            continue
+        word = texts[i]
+        match = _match_at(gaz, words, i) if word in en or lowers[i][:1] in ru_initials else None
+        if match is None and "-" in word:  # "pro-Russian", "Syrian-Turkish"
+            for part in word.split("-"):
+                sub = _match_at(gaz, _Words.single(part), 0)
                 if sub and sub[1] and sub[2] not in gaz.ambiguous:
                     scores[sub[1]] = scores.get(sub[1], 0) + weight
                     if sub[1] not in order:
                         order.append(sub[1])
         if match is None:
-            i += 1
             continue
         n, code, name = match
         amb = gaz.ambiguous.get(name)
-        if code and (amb is None or _ambiguous_ok(amb, tokens, i, n, context)):
+        if code and (amb is None or _ambiguous_ok(amb, words, i, n, context)):
             scores[code] = scores.get(code, 0) + weight
             if code not in order:
                 order.append(code)
-        i += n
+        free = i + n
 
 
-def find_places(text: str, language: str | None, *, title: str = "") -> list[str]:
+def find_places(
+    text: str, language: str | None, *, title: str = "", tokens: Tokens | None = None
+) -> list[str]:
     """ISO 3166-1 alpha-2 codes of the countries mentioned, most salient first, no repeats.
 
     Salience is the number of mentions (country names, demonyms, major cities), a title
     mention counting ``TITLE_WEIGHT`` times; ties keep the order of first mention. English
     and Russian names are recognised whatever ``language`` says (it is accepted for the
-    interface and future languages); other scripts simply find nothing.
+    interface and future languages); other scripts simply find nothing. ``tokens`` are the
+    text's shared tokens, when the caller has them (the text is then not tokenised again).
     """
     del language  # names are matched by script, so the declared language is not needed
     if not (text.strip() or title.strip()):
         return []
     gaz = _gazetteer()
-    context = f"{title}\n{text[:MAX_TEXT_CHARS]}"
+    body = text[:MAX_TEXT_CHARS]
+    if tokens is None or len(text) > MAX_TEXT_CHARS or tokens.text != text:
+        tokens = Tokens(body)  # a huge text is read only up to the cap, cut where the cap falls
+    context = f"{title}\n{body}"
     scores: dict[str, int] = {}
     order: list[str] = []
-    _count(gaz, title, TITLE_WEIGHT, context, scores, order)
-    _count(gaz, text[:MAX_TEXT_CHARS], 1, context, scores, order)
+    _count(gaz, _Words.of(Tokens(title)), TITLE_WEIGHT, context, scores, order)
+    _count(gaz, _Words.of(tokens), 1, context, scores, order)
     return sorted(scores, key=lambda code: (-scores[code], order.index(code)))

@@ -13,8 +13,12 @@ distance, and most candidates a little further apart. Pass
 
 from __future__ import annotations
 
-import hashlib
-import re
+from collections.abc import Iterable, Sequence
+from hashlib import blake2b
+
+import numpy as np
+
+from services.worker.tokens import Tokens
 
 __all__ = [
     "NEAR_DUPLICATE_MAX_DISTANCE",
@@ -24,6 +28,7 @@ __all__ = [
     "is_near_duplicate",
     "simhash64",
     "simhash_bands",
+    "simhash_words",
 ]
 
 SHINGLE_WORDS = 3
@@ -43,35 +48,38 @@ NEAR_DUPLICATE_MAX_DISTANCE = 10
 # holding 1/64 of all documents). 8 keeps buckets small (1/256 each).
 SIMHASH_BANDS = 8
 
-_TOKEN = re.compile(r"\w+")
 _BITS = 64
 _MASK = (1 << _BITS) - 1
-
-
-def _feature_hash(feature: str) -> int:
-    digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+_DIGEST_BYTES = _BITS // 8
 
 
 def simhash64(text: str) -> int:
     """SimHash of the lower-cased ``\\w+`` tokens' 3-word shingles; 0 for text without words."""
-    tokens = _TOKEN.findall(text.lower())
-    if not tokens:
+    return simhash_words(Tokens(text).words)
+
+
+def simhash_words(words: Sequence[str]) -> int:
+    """SimHash of already tokenised words (:attr:`Tokens.words <services.worker.tokens.Tokens.words>`).
+
+    Each shingle (3 consecutive words joined by a space; the whole text when shorter) is hashed
+    to 64 bits with blake2b (stable across processes, unlike ``hash()``); bit ``b`` of the result
+    is set when more shingles have bit ``b`` set than clear. The bit counting runs in numpy:
+    the digests form an ``n x 8`` byte matrix, unpacked into ``n x 64`` bits at once.
+    """
+    if not words:
         return 0
-    if len(tokens) < SHINGLE_WORDS:
-        features = [" ".join(tokens)]
+    if len(words) < SHINGLE_WORDS:
+        shingles: Iterable[str] = [" ".join(words)]
     else:
-        features = [" ".join(tokens[i : i + SHINGLE_WORDS]) for i in range(len(tokens) - SHINGLE_WORDS + 1)]
-    weights = [0] * _BITS
-    for feature in features:
-        value = _feature_hash(feature)
-        for bit in range(_BITS):
-            weights[bit] += 1 if value >> bit & 1 else -1
-    result = 0
-    for bit, weight in enumerate(weights):
-        if weight > 0:
-            result |= 1 << bit
-    return result
+        shingles = map(" ".join, zip(words, words[1:], words[2:], strict=False))
+    digests = b"".join([blake2b(s.encode("utf-8"), digest_size=_DIGEST_BYTES).digest() for s in shingles])
+    count = len(digests) // _DIGEST_BYTES
+    # Digests are big-endian: reversing each row's bytes puts bit b of the value in column b.
+    matrix = np.frombuffer(digests, dtype=np.uint8).reshape(count, _DIGEST_BYTES)[:, ::-1]
+    ones = np.unpackbits(matrix, axis=1, bitorder="little").sum(axis=0, dtype=np.int64)
+    # weight(b) = ones - zeros = 2 * ones - count; the bit is set when the weight is positive
+    majority = np.packbits(2 * ones > count, bitorder="little")
+    return int.from_bytes(majority.tobytes(), "little")
 
 
 def hamming(a: int, b: int) -> int:

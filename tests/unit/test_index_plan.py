@@ -63,3 +63,18 @@ def test_duplicate_collapses_onto_its_original() -> None:
 )
 def test_bulk_item_results_are_classified(ok: bool, item: dict, verdict: Verdict) -> None:
     assert classify_item(ok, item) is verdict
+
+
+def test_pipeline_lag_is_indexed_at_minus_discovered_at() -> None:
+    now = datetime(2025, 10, 15, 10, 0, 2, 500000, tzinfo=UTC)
+    doc = make_document(discovered_at=datetime(2025, 10, 15, 10, 0, tzinfo=UTC))
+    action = plan_action(doc, None, "headlines", now)
+    assert action is not None
+    assert action["_source"]["pipeline_lag_seconds"] == 2.5
+    assert action["_source"]["indexed_at"] == now.isoformat()
+
+
+def test_a_document_without_discovery_time_has_no_pipeline_lag() -> None:
+    action = plan_action(make_document(), None, "headlines", datetime(2025, 10, 15, 11, tzinfo=UTC))
+    assert action is not None
+    assert "pipeline_lag_seconds" not in action["_source"]

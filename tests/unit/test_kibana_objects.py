@@ -317,6 +317,16 @@ def test_dashboard_charts_cover_the_brief() -> None:
     assert ("terms", "places") in everything
     assert ("median", "ingest_lag_seconds") in everything
     assert ("percentile", "ingest_lag_seconds") in everything
+    assert ("median", "pipeline_lag_seconds") in everything
+    assert ("percentile", "pipeline_lag_seconds") in everything
+
+
+def test_pipeline_lag_is_charted_over_indexing_time() -> None:
+    layers = lens_layers(BY_KEY[("lens", "newsflow-lens-pipeline-lag")])
+    columns = [column for layer in layers.values() for column in layer["columns"].values()]
+    assert ("date_histogram", "indexed_at") in {(c["operationType"], c.get("sourceField")) for c in columns}
+    # the stamps it is computed from are stored too
+    assert FIELDS["discovered_at"]["type"] == FIELDS["indexed_at"]["type"] == "date"
 
 
 # --- dashboard ------------------------------------------------------------------------
@@ -346,6 +356,17 @@ def test_dashboard_panels_resolve_and_fit_the_grid() -> None:
         assert (ref["type"], ref["id"]) in BY_KEY
     # Every reference is used by a panel (no stale leftovers).
     assert len(dashboard["references"]) == len(panels)
+
+
+def test_pipeline_lag_panel_sits_next_to_publication_lag() -> None:
+    (dashboard,) = of_type("dashboard")
+    panels = json.loads(dashboard["attributes"]["panelsJSON"])
+    by_lens = {
+        reference(dashboard, f"{p['panelIndex']}:{p['panelRefName']}")["id"]: p["gridData"] for p in panels
+    }
+    publication, pipeline = by_lens["newsflow-lens-ingest-lag"], by_lens["newsflow-lens-pipeline-lag"]
+    assert publication["y"] == pipeline["y"] and publication["h"] == pipeline["h"]
+    assert pipeline["x"] == publication["x"] + publication["w"]
 
 
 def test_dashboard_embeds_every_lens_and_the_latest_headlines() -> None:

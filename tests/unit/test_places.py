@@ -105,3 +105,27 @@ def test_codes_are_iso_alpha2() -> None:
     codes = find_places(text, "en")
     assert codes == ["FR", "DE", "JP", "BR", "KE", "IR", "VN"]
     assert all(len(c) == 2 and c.isupper() for c in codes)
+
+
+def test_shared_tokens_give_the_same_places() -> None:
+    from services.worker.tokens import Tokens
+
+    texts = [
+        "Syrian President Bashar al-Assad met Vladimir Putin in Moscow; Russia's minister agreed.",
+        "Токаев прибыл в Бишкек. Казахстан и Кыргызстан подписали соглашение в Астане.",
+        "Michael Jordan visited Jordan. Georgia's capital Tbilisi hosted talks in Georgia.",
+        "",
+    ]
+    for text in texts:
+        assert find_places(text, None, tokens=Tokens(text)) == find_places(text, None)
+    # tokens of another text are not trusted: the text is tokenised again
+    assert find_places("Talks in Moscow.", None, tokens=Tokens("Talks in Paris.")) == ["RU"]
+
+
+def test_a_huge_text_is_read_up_to_the_cap_with_or_without_tokens() -> None:
+    from services.worker.places import MAX_TEXT_CHARS
+    from services.worker.tokens import Tokens
+
+    text = "Talks in Moscow went on. " + "Nothing here at all. " * (MAX_TEXT_CHARS // 20) + "Kabul"
+    assert len(text) > MAX_TEXT_CHARS
+    assert find_places(text, None, tokens=Tokens(text)) == find_places(text, None) == ["RU"]

@@ -13,7 +13,9 @@ from services.worker.similarity import (
     is_near_duplicate,
     simhash64,
     simhash_bands,
+    simhash_words,
 )
+from services.worker.tokens import Tokens
 
 ARTICLE = (
     "Councillors in Port Ellery voted on Wednesday evening to rebuild the ferry pier that was "
@@ -134,3 +136,53 @@ def test_pairs_closer_than_bands_share_a_band(bands):
 def test_bad_band_count_is_refused(bands):
     with pytest.raises(ValueError):
         simhash_bands(1, bands)
+
+
+# --- the vectorised SimHash gives the values of the plain loop it replaced ---------------
+
+
+def _reference_simhash64(text: str) -> int:
+    """The SimHash as first written: a Python loop over shingles and bits."""
+    import hashlib
+    import re
+
+    tokens = re.findall(r"\w+", text.lower())
+    if not tokens:
+        return 0
+    if len(tokens) < 3:
+        features = [" ".join(tokens)]
+    else:
+        features = [" ".join(tokens[i : i + 3]) for i in range(len(tokens) - 2)]
+    weights = [0] * 64
+    for feature in features:
+        value = int.from_bytes(hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest(), "big")
+        for bit in range(64):
+            weights[bit] += 1 if value >> bit & 1 else -1
+    return sum(1 << bit for bit, weight in enumerate(weights) if weight > 0)
+
+
+def _random_texts(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    vocabulary = [*(ARTICLE + " " + OTHER).split(), "İstanbul", "Москве", "x_1", "2025", "ß", "ёж"]
+    texts = []
+    for _ in range(count):
+        n = rng.choice([0, 1, 2, 3, 4, rng.randrange(5, 40), rng.randrange(40, 1500)])
+        texts.append(" ".join(rng.choice(vocabulary) for _ in range(n)))
+    return texts
+
+
+def test_simhash_equals_the_plain_loop_on_many_texts():
+    texts = [ARTICLE, OTHER, ARTICLE.upper(), "", "a", "a b", "a b c", *_random_texts(1500, seed=3)]
+    for text in texts:
+        assert simhash64(text) == _reference_simhash64(text), text[:80]
+
+
+def test_simhash_of_shared_words_equals_simhash_of_text():
+    for text in (ARTICLE, OTHER, "one two", ""):
+        assert simhash_words(Tokens(text).words) == simhash64(text)
+
+
+def test_ties_leave_the_bit_clear():
+    # two shingles that disagree on a bit give weight 0 there: the bit is clear, as before
+    text = "alpha beta gamma delta"
+    assert simhash64(text) == _reference_simhash64(text)
