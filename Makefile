@@ -39,7 +39,7 @@ logs: ## follow the services' logs
 	@if docker info >/dev/null 2>&1; then $(COMPOSE) logs -f --tail 100; \
 	else tail -n 100 -F run/stack/{crawler,crawler_beat,worker,indexer}.log; fi
 
-search: install ## search the index: make search Q="putin syria" [ARGS="--topic energy --since 7d"]
+search: install ## search the index: make search Q="putin syria" [ARGS="--topic politics --since 7d"]
 	@$(NEWSFLOW) search "$(Q)" $(ARGS)
 
 dlq: install ## list dead letters: make dlq [ARGS="--reason no_text"]

@@ -53,7 +53,7 @@ def handle(deps: Deps, message: Probe) -> Outcome:
     if message.mode == "broker_blip" and deps.redis.incr(f"{deps.keys.prefix}:probe:blips") == 1:
         raise redis.ConnectionError("the broker went away mid-task")  # as redis-py raises it
     if message.mode == "busy":
-        raise HostBusy("busy.example", 1.5, {"host": "busy.example", "at": time.time() + 1.5})
+        raise HostBusy("busy.example", 1.5, booked=True)
     if message.mode == "retry":
         raise RetryableError(Reason.TIMEOUT, "told to fail")
     if message.mode == "skip":

@@ -92,10 +92,10 @@ def print_table(rows: list[Row], commit: str, elapsed: float) -> None:
     print("-" * len(head))
     for row in rows:
         drain = "-" if row.drain is None else f"{row.drain:.0f}"
-        bound = f"/{row.memory_bound_mb:.0f}" if row.memory_bound_mb is not None else ""
+        bound = f"/{row.memory_bound_mb:.1f}" if row.memory_bound_mb is not None else ""
         print(
             f"{row.number:>2} {row.name:<24} {row.expected:>8} {row.indexed:>7} {row.missing:>7} "
-            f"{row.duplicates:>4} {drain:>7} {row.redis_peak_mb:>5.1f}{bound:<3}  "
+            f"{row.duplicates:>4} {drain:>7} {row.redis_peak_mb:>5.1f}{bound:<5}"
             f"{'PASS' if row.passed else 'FAIL':<6} {_dead(row)}"
         )
     print("-" * len(head))
@@ -121,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     chosen = {int(n) for n in args.only.split(",") if n.strip()}
     scenarios = [s for s in SCENARIOS if not chosen or s.number in chosen]
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO_ROOT, check=False
+        ["git", "describe", "--always", "--dirty", "--abbrev=7"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
     ).stdout.strip()
     began = time.monotonic()
     rows: list[Row] = []

@@ -8,6 +8,7 @@ the proxy in front of it (the services' ``ELASTICSEARCH_URL``), and the generate
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import threading
 import time
@@ -65,6 +66,7 @@ class Ctx:
     redis_url: str
     fault_start: float = 0.0
     fault_end: float = 0.0
+    baseline_bytes: int = 0  # Redis used_memory when the fault was injected
     notes: list[str] = field(default_factory=list)
 
     def redis_start(self) -> None:
@@ -82,7 +84,9 @@ class Scenario:
     inject_at: float = 1 / 3  # share of expected articles indexed before injecting
     poison: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
-    memory_bound_mb: float | None = None
+    # Redis may grow by at most this many documents' worth over its size at the fault
+    # (each document: its mean JSON size in the index plus 1.2 KB of message envelope).
+    memory_bound_docs: int | None = None
 
 
 @dataclass
@@ -119,7 +123,7 @@ class Row:
         if self.poison_dead is False:
             out.append("poison page not dead-lettered as poison")
         if self.memory_bound_mb is not None and self.redis_peak_mb > self.memory_bound_mb:
-            out.append(f"Redis peak {self.redis_peak_mb:.1f} MB > bound {self.memory_bound_mb:.0f} MB")
+            out.append(f"Redis peak {self.redis_peak_mb:.1f} MB > bound {self.memory_bound_mb:.1f} MB")
         return out
 
     @property
@@ -172,31 +176,17 @@ def service_env(env: Env, scenario: Scenario, run_dir: Path, redis_url: str, pre
 
 
 def dead_letters(r: redis.Redis, prefix: str) -> list[dict[str, Any]]:
-    """Every dead-letter entry under the prefix, whatever the store's layout (list, hash,
-    sorted set, stream or plain keys): JSON objects that carry a ``reason``."""
-    found: dict[str, dict[str, Any]] = {}
-    for key in r.scan_iter(f"{prefix}:*dead*", count=1000):
-        kind = r.type(key)
-        kind = kind.decode() if isinstance(kind, bytes) else kind
-        raws: list[Any] = []
-        if kind == "list":
-            raws = r.lrange(key, 0, -1)
-        elif kind == "hash":
-            raws = r.hvals(key)
-        elif kind == "zset":
-            raws = r.zrange(key, 0, -1)
-        elif kind == "stream":
-            raws = [v for _, fields in r.xrange(key) for v in fields.values()]
-        elif kind == "string":
-            raws = [r.get(key)]
-        for raw in raws:
-            try:
-                entry = json.loads(raw)
-            except (TypeError, ValueError):
-                continue
-            if isinstance(entry, dict) and "reason" in entry:
-                found[json.dumps(entry, sort_keys=True, default=str)] = entry
-    return list(found.values())
+    """Every dead-letter entry under the prefix (each a dict with ``reason`` and the message's
+    ``kwargs``): through the registry (``shared.deadletters``) where it exists, else the older
+    JSON list (``shared.deadletter``)."""
+    from shared.keys import Keys
+
+    try:
+        from shared.deadletters import DeadLetters  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raws = r.lrange(Keys(prefix).dead_letters, 0, -1)  # type: ignore[attr-defined,unused-ignore]
+        return [json.loads(raw) for raw in raws]
+    return list(DeadLetters(r, Keys(prefix)).list(limit=1_000_000))
 
 
 def _urls_in(value: Any) -> set[str]:
@@ -222,6 +212,12 @@ def indexed_docs(es: Elasticsearch, prefix: str) -> list[dict[str, Any]]:
     return [h["_source"] | {"_index": h["_index"]} for h in resp.get("hits", {}).get("hits", [])]
 
 
+def mean_doc_bytes(es: Elasticsearch, prefix: str) -> int:
+    resp = es.search(index=f"{prefix}-*", size=100, query={"match_all": {}}, allow_no_indices=True)
+    sizes = [len(json.dumps(h["_source"])) for h in resp["hits"]["hits"]]
+    return int(sum(sizes) / len(sizes)) if sizes else 5000
+
+
 def indexed_count(es: Elasticsearch, prefix: str) -> int:
     pattern = f"{prefix}-*"
     es.options(ignore_status=404).indices.refresh(index=pattern, allow_no_indices=True)
@@ -243,10 +239,11 @@ def _redis_used(url: str) -> int | None:
 def run_scenario(env: Env, scenario: Scenario) -> Row:
     site = env.poison_site if scenario.poison else env.site
     expected = {e.canonical_url: e for e in site.expected_articles()}
-    row = Row(scenario.number, scenario.name, len(expected), memory_bound_mb=scenario.memory_bound_mb)
+    row = Row(scenario.number, scenario.name, len(expected))
     began = time.monotonic()
     run_dir = env.run_dir / f"s{scenario.number:02d}-{scenario.name}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(run_dir, ignore_errors=True)  # a fresh Redis must not replay an old AOF
+    run_dir.mkdir(parents=True)
     redis_url = f"redis://127.0.0.1:{env.redis_port}/0"
     prefix = f"chaos-{env.tag}-s{scenario.number:02d}"
     services = service_env(env, scenario, run_dir, redis_url, prefix)
@@ -287,6 +284,7 @@ def run_scenario(env: Env, scenario: Scenario) -> Row:
             ):
                 if count < scenario.inject_at * len(expected):
                     ctx.notes.append("injected before the injection point was reached")
+                ctx.baseline_bytes = used or 0
                 injector = threading.Thread(target=inject, name="inject", daemon=True)
                 injector.start()
             if injector is not None and not injector.is_alive():
@@ -302,12 +300,19 @@ def run_scenario(env: Env, scenario: Scenario) -> Row:
             row.error = f"fault injection failed: {type(failure[0]).__name__}: {failure[0]}"[:200]
         time.sleep(2.0)  # anything still in flight may land now: counted as a duplicate if so
         _reconcile(es, prefix, expected, site, redis_url, row)
+        if scenario.memory_bound_docs is not None:
+            per_doc = mean_doc_bytes(es, prefix) + 1200
+            row.memory_bound_mb = (ctx.baseline_bytes + scenario.memory_bound_docs * per_doc) / 1e6
+            row.notes.append(
+                f"bound: {ctx.baseline_bytes / 1e6:.1f} MB at the fault + {scenario.memory_bound_docs} docs"
+                f" x {per_doc / 1e3:.1f} KB; the whole site would be {len(expected) * per_doc / 1e6:.1f} MB"
+            )
     except Exception as exc:
         row.error = f"{type(exc).__name__}: {exc}"[:300]
     finally:
         row.redis_peak_mb = peak / 1e6
         row.notes += ctx.notes
-        sup.shutdown()
+        sup.shutdown(fast=True)
         site.faults.clear()
         env.proxy.on_bulk = None
         env.proxy.set_mode("pass")
@@ -335,7 +340,7 @@ def _drained(
         return False
     if site.poison_url is None:
         return True
-    client = redis.Redis.from_url(r_url)
+    client = redis.Redis.from_url(r_url, decode_responses=True)
     try:
         return any(
             site.poison_url in _urls_in(d) and str(d.get("reason")) == "poison"
@@ -354,7 +359,7 @@ def _reconcile(
     row.missing = len(expected) - row.indexed
     row.duplicates = sum(n - 1 for n in per_url.values() if n > 1)
     row.extra = sum(n for u, n in per_url.items() if u not in expected)
-    client = redis.Redis.from_url(r_url)
+    client = redis.Redis.from_url(r_url, decode_responses=True)
     try:
         entries = dead_letters(client, prefix)
     finally:

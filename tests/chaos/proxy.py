@@ -109,6 +109,9 @@ class EsProxy:
             def finish(self) -> None:
                 with proxy._lock:
                     proxy._sockets.discard(self.connection)
+                upstream = getattr(self, "_upstream", None)
+                if upstream is not None:
+                    upstream.close()
                 with suppress(OSError):
                     super().finish()
 

