@@ -77,6 +77,9 @@ fmt: install ## format and autofix
 
 bench: install ## benchmarks, own Redis 6396 + Elasticsearch 9262, < 10 min (print figures, assert nothing)
 	PYTHONPATH=. $(PY) scripts/bench_e2e.py $(BENCH_ARGS)
+	@deploy/local/redis.sh start run/bench 6397 >/dev/null
+	@PYTHONPATH=. $(PY) scripts/bench_sources.py --redis-url redis://127.0.0.1:6397/0; rc=$$?; \
+	  deploy/local/redis.sh stop run/bench 6397; exit $$rc
 
 CHAOS_ARGS ?=
 chaos: install ## fault suite on the real stack (own Redis 6395, Elasticsearch 9260): one row per fault, ~15 min

@@ -61,14 +61,10 @@ REPO = Path(__file__).resolve().parents[1]
 LOCAL = REPO / "deploy" / "local"
 READY_TIMEOUT = 60.0
 
-# The generated site, served from a child process. Its handler answers in two writes
-# (headers, then body); without TCP_NODELAY each response then waits ~40 ms for the client's
-# delayed ACK, which would cap the benchmark at the server, not at the pipeline.
+# The generated site, served from a child process (its handler sets TCP_NODELAY, so an
+# answer never waits for the client's delayed ACK).
 _SITE_CODE = """
 import sys
-import tests.sitegen.server as server
-handler = server._handler
-server._handler = lambda site: type("Handler", (handler(site),), {"disable_nagle_algorithm": True})
 from tests.sitegen.__main__ import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -1,6 +1,6 @@
 """The article document: what the worker builds and the indexer stores.
 
-Field names here are the index mapping's field names (deploy/elasticsearch/).
+Field names here are the index mapping's field names (services/indexer/index_templates/).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import structlog
@@ -49,7 +49,8 @@ from shared.settings import Settings
 log = structlog.get_logger(__name__)
 
 TEMPLATE_VERSION = 2
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "deploy" / "elasticsearch"
+# Package data (importlib.resources), so an installed wheel finds them as a checkout does.
+TEMPLATE_DIR = resources.files("services.indexer") / "index_templates"
 SOURCES_SUFFIX = "sources"
 
 

@@ -24,8 +24,6 @@ from shared.document import ArticleDocument, content_hash, document_id
 from shared.errors import PermanentError, Reason
 from shared.metrics import timed
 
-__all__ = ["DuplicateQuery", "FindOriginal", "build_article"]
-
 
 @dataclass(frozen=True)
 class DuplicateQuery:

@@ -10,8 +10,6 @@ from services.worker.extract import Extraction
 from shared.document import ArticleDocument, DateSource, Topic, document_id
 from shared.urls import same_site
 
-__all__ = ["Findings", "Page", "build_document", "choose_canonical"]
-
 
 @dataclass(frozen=True)
 class Page:

@@ -13,8 +13,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-__all__ = ["MAX_CLOCK_SKEW", "choose_published_at", "date_from_url", "to_utc"]
-
 DateSource = Literal["page", "feed", "url", "fetch_time"]
 
 # Servers and our workers disagree by seconds to minutes; an hour also absorbs

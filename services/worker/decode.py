@@ -28,8 +28,6 @@ from charset_normalizer.md import mess_ratio
 
 from shared.errors import PermanentError, Reason
 
-__all__ = ["decode_html"]
-
 # Magic numbers of formats that are sometimes served as text/html.
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "pdf"),

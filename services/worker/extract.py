@@ -37,8 +37,6 @@ from services.worker.metadata import PageMetadata, read_metadata
 from services.worker.pagekind import not_article_reason, page_links
 from shared.errors import PermanentError, Reason
 
-__all__ = ["ExtractOptions", "Extraction", "extract_article"]
-
 EXTRACTOR = "trafilatura"
 
 

@@ -24,13 +24,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-__all__ = [
-    "FALLBACK",
-    "LanguageGuess",
-    "identify_language",
-    "normalise_language_tag",
-]
-
 # What the model reads: the language is plain from the first paragraphs, and the time stays
 # bounded (fastText is linear in its input).
 SAMPLE_CHARS = 1_000

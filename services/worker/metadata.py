@@ -17,8 +17,6 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.html import HtmlElement
 
-__all__ = ["PageMetadata", "parse_datetime", "read_metadata"]
-
 _PUBLISHED_META = (
     "article:published_time",
     "og:published_time",

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
-__all__ = ["PageLinks", "PageSignals", "not_article_reason", "page_anchors", "page_links", "page_signals"]
-
 _WALL_WORDS = re.compile(
     r"\b(cookies?|consent|sign in|log ?in|subscribe|subscription|paywall|"
     r"enable javascript|verify you are human)\b",

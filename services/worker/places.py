@@ -24,16 +24,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from importlib import resources
 
 import pycountry
 import yaml
 
 from services.worker.tokens import Tokens
 
-__all__ = ["find_places"]
-
-_DATA_DIR = Path(__file__).parent / "data"
+_DATA_DIR = resources.files("services.worker") / "data"  # package data
 
 TITLE_WEIGHT = 3  # a title mention counts this many body mentions
 MAX_TEXT_CHARS = 20_000  # bounds the time on a huge page (~15 ms); salience shows early

@@ -28,8 +28,6 @@ from shared.errors import Reason, RetryableError
 from shared.messages import RetagDocument
 from shared.runner import Outcome
 
-__all__ = ["RetagResult", "retag_document", "retag_fields", "retag_in_index"]
-
 # Read/compute/write rounds before giving up on a document the indexer keeps rewriting.
 MAX_ROUNDS = 3
 

@@ -20,17 +20,6 @@ import numpy as np
 
 from services.worker.tokens import Tokens
 
-__all__ = [
-    "NEAR_DUPLICATE_MAX_DISTANCE",
-    "SHINGLE_WORDS",
-    "SIMHASH_BANDS",
-    "hamming",
-    "is_near_duplicate",
-    "simhash64",
-    "simhash_bands",
-    "simhash_words",
-]
-
 SHINGLE_WORDS = 3
 # Measured with scripts/eval_simhash.py on the 614 gold texts of 80+ words of
 # extraction-dev (docs/extraction.md). Edited copies: one word changed p99 7;

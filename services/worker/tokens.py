@@ -23,8 +23,6 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-__all__ = ["Tokens"]
-
 _WORD_RE = re.compile(r"\w+")
 # Capturing, so re.split keeps the words: [gap0, word0, gap1, word1, ..., gapN].
 _SPELLED_RE = re.compile(r"((?:[A-Z]\.){2,}|[^\W\d_]+(?:['’-][^\W\d_]+)*)")

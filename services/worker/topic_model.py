@@ -27,25 +27,18 @@ import math
 import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from shared.document import Topic
 
-__all__ = [
-    "MODEL_PATH",
-    "TAGGER_NAME",
-    "TAGGER_VERSION",
-    "TopicModel",
-    "load_model",
-    "tag_topics",
-]
-
 TAGGER_NAME = "newsflow-static-e5"
 TAGGER_VERSION = "2.0.0"  # bump whenever model.npz or the scoring changes
 
-MODEL_DIR = Path(__file__).parent / "data" / "topic_model"
+# Package data; a real directory (the build script writes here, np.load reads a path).
+MODEL_DIR = Path(str(resources.files("services.worker") / "data" / "topic_model"))
 MODEL_PATH = MODEL_DIR / "model.npz"
 
 # Only the first this-many characters of the body are read: the topic is stated early, and

@@ -24,27 +24,19 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from pathlib import Path
+from importlib import resources
 
 import snowballstemmer
 import yaml
 
 from shared.document import Topic
 
-__all__ = [
-    "SUPPORTED_LANGUAGES",
-    "TAGGER_NAME",
-    "TAGGER_VERSION",
-    "detect_language",
-    "tag_topics",
-]
-
 TAGGER_NAME = "newsflow-lexicon"
 TAGGER_VERSION = "1.4.0"  # bump whenever topic_lexicon.yaml or the scoring changes
 
 SUPPORTED_LANGUAGES = ("en", "ru")
 
-_DATA_DIR = Path(__file__).parent / "data"
+_DATA_DIR = resources.files("services.worker") / "data"  # package data
 
 # A headline states the subject; body words are often incidental.
 TITLE_WEIGHT = 3.0

@@ -365,7 +365,7 @@ def test_dockerfile_copies_the_repo_layout_the_code_reads() -> None:
         for line in (ROOT / ".dockerignore").read_text("utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    needed = ["shared", "services", "deploy", "deploy/elasticsearch", "deploy/kibana", "deploy/docker"]
+    needed = ["shared", "services", "deploy", "deploy/kibana", "deploy/docker"]
     for path in [*needed, "pyproject.toml", "constraints.txt"]:
         assert path not in ignored, f".dockerignore drops {path}, which the image needs"
     for path in copied - {"README.md*"}:

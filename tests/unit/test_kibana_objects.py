@@ -5,7 +5,7 @@
 No Kibana here: these tests check what a file can show. Every line parses, references resolve
 inside the files, the JSON-in-a-string attributes parse, and every field any object names
 (Discover columns and sort, KQL queries, filters, Lens source fields, the time field, the KQL
-examples in docs/kibana.md) exists in deploy/elasticsearch/mappings.json.
+examples in docs/kibana.md) exists in services/indexer/index_templates/mappings.json.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 KIBANA_DIR = ROOT / "deploy" / "kibana"
-MAPPINGS = ROOT / "deploy" / "elasticsearch" / "mappings.json"
+MAPPINGS = ROOT / "services" / "indexer" / "index_templates" / "mappings.json"
 DOCS = ROOT / "docs" / "kibana.md"
 DATA_VIEW_ID = "newsflow-headlines"
 LENS_RECORDS = "___records___"  # Lens' pseudo-field for "count of documents"

@@ -1,6 +1,6 @@
 """deploy/kibana/source-health.ndjson against the sources index mapping and the documents we write.
 
-Every field a saved object names exists in deploy/elasticsearch/sources-mappings.json, and that
+Every field a saved object names exists in services/indexer/index_templates/sources-mappings.json, and that
 strict mapping has exactly the fields of the document ``newsflow health`` writes
 (``shared.source_health.SourceHealth``), so the dashboard and the exporter cannot drift apart.
 """
@@ -17,7 +17,9 @@ from tests.unit.test_kibana_objects import kql_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 FILE = ROOT / "deploy" / "kibana" / "source-health.ndjson"
-MAPPING = json.loads((ROOT / "deploy" / "elasticsearch" / "sources-mappings.json").read_text("utf-8"))
+MAPPING = json.loads(
+    (ROOT / "services" / "indexer" / "index_templates" / "sources-mappings.json").read_text("utf-8")
+)
 FIELDS: dict[str, dict[str, Any]] = MAPPING["properties"]
 OBJECTS = [json.loads(line) for line in FILE.read_text("utf-8").splitlines() if line.strip()]
 BY_KEY = {(o["type"], o["id"]): o for o in OBJECTS}
