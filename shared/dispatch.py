@@ -44,6 +44,8 @@ class Sender(Protocol):
 
     def send_many(self, task: str, kwargs_list: list[dict[str, Any]]) -> None: ...
 
+    def backlog(self, task: str) -> int: ...
+
 
 class Dispatcher:
     def __init__(

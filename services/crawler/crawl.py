@@ -78,8 +78,9 @@ class ListingResult:
     reason: Reason | None = None
 
 
-def extract_queue_depth(r: redis.Redis, keys: Keys) -> int:
-    return int(r.llen(keys.extract_queue()))
+def extract_queue_depth(sender: Sender) -> int:
+    """Article URLs waiting for a worker (in the broker's Redis, which may be another one)."""
+    return sender.backlog(TaskName.PROCESS_URL)
 
 
 def record_listing(
@@ -157,7 +158,7 @@ def crawl_listing(
     depth: int = 0,
 ) -> ListingResult:
     """Fetch ``url`` conditionally; enqueue each new article once; return child listings."""
-    if extract_queue_depth(r, keys) > options.extract_queue_max:
+    if extract_queue_depth(sender) > options.extract_queue_max:
         # Stop before fetching: the listing's validators stay as they were, so the next
         # poll after the queue drains reads it in full and nothing is lost.
         return ListingResult("backpressure", reason=Reason.BACKPRESSURE)
@@ -342,7 +343,7 @@ def reoffer_due(
 ) -> int:
     """Send again the URLs the seen-set says are due (lost, failed for now, recrawl), unless
     the extract queue is over its bound. Returns how many were sent."""
-    if extract_queue_depth(r, keys) > options.extract_queue_max:
+    if extract_queue_depth(sender) > options.extract_queue_max:
         return 0
     due = take_due(r, keys, now, limit, _policy(options))
     messages = [

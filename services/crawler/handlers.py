@@ -177,7 +177,7 @@ def backpressured(deps: Deps, *, index_only: bool = False) -> bool:
     """The next stages are full: the extract queue, or the documents waiting to be indexed
     (so an Elasticsearch outage reaches back here instead of filling Redis)."""
     s = deps.settings
-    if not index_only and extract_queue_depth(deps.redis, deps.keys) > s.extract_queue_max:
+    if not index_only and extract_queue_depth(deps.dispatcher) > s.extract_queue_max:
         return True
     return deps.dispatcher.backlog(TaskName.INDEX_DOCUMENT) > s.index_backlog_max
 
