@@ -16,7 +16,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from enum import Enum
 from pathlib import Path
 from typing import IO
@@ -324,3 +324,19 @@ def indexer_process(env: dict[str, str], *, name: str = "indexer") -> Iterator[s
                 raise TimeoutError(f"indexer not ready after {READY_TIMEOUT}s")
             time.sleep(0.1)
         yield proc
+
+
+@contextmanager
+def pipeline_processes(settings: Settings, *, crawler: bool = True) -> Iterator[None]:
+    """The pipeline as real processes for ``settings``: the indexer and a worker (two prefork
+    children), and with ``crawler`` the crawler worker and beat too. Stopped in reverse."""
+    from shared.messages import Queue
+
+    env = settings_env(settings)
+    with ExitStack() as stack:
+        stack.enter_context(indexer_process(env))
+        stack.enter_context(celery_worker("services.worker.tasks", [Queue.EXTRACT], env, concurrency=2))
+        if crawler:
+            stack.enter_context(celery_worker("services.crawler.tasks", [Queue.CRAWL], env, name="crawler"))
+            stack.enter_context(celery_beat("services.crawler.tasks", env))
+        yield

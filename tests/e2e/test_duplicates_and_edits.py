@@ -4,7 +4,6 @@ recorded but points to its original, and an edited article replaces its stored c
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,11 @@ import pytest
 from shared.celery_app import create_app
 from shared.document import document_id
 from shared.keys import Keys
-from shared.messages import ProcessUrl, Queue, TaskName
+from shared.messages import ProcessUrl, TaskName
 from shared.outcomes import read_counters
 from shared.search import SearchRequest, search
 from shared.settings import Settings
-from tests.service_processes import celery_worker, indexer_process, settings_env
+from tests.service_processes import pipeline_processes
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -34,10 +33,7 @@ def settings(make_settings: Any) -> Settings:
 
 @pytest.fixture
 def services(settings: Settings, es_client: Any, redis_client: Any) -> Iterator[None]:
-    env = settings_env(settings)
-    with ExitStack() as stack:
-        stack.enter_context(indexer_process(env))
-        stack.enter_context(celery_worker("services.worker.tasks", [Queue.EXTRACT], env, name="worker"))
+    with pipeline_processes(settings, crawler=False):
         yield
 
 

@@ -7,7 +7,6 @@ Real worker and indexer processes on the fixture site, real Redis and Elasticsea
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,9 +14,9 @@ import pytest
 
 from shared.celery_app import create_app
 from shared.document import document_id
-from shared.messages import ProcessUrl, Queue, TaskName
+from shared.messages import ProcessUrl, TaskName
 from shared.settings import Settings
-from tests.service_processes import celery_worker, indexer_process, settings_env
+from tests.service_processes import pipeline_processes
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -32,10 +31,7 @@ def settings(make_settings: Any) -> Settings:
 
 @pytest.fixture
 def services(settings: Settings, es_client: Any, redis_client: Any) -> Iterator[None]:
-    env = settings_env(settings)
-    with ExitStack() as stack:
-        stack.enter_context(indexer_process(env))
-        stack.enter_context(celery_worker("services.worker.tasks", [Queue.EXTRACT], env, name="worker"))
+    with pipeline_processes(settings, crawler=False):
         yield
 
 

@@ -6,7 +6,6 @@ with no manual step; unchanged articles' recrawls are conditional GETs answered 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,10 @@ import pytest
 
 from shared.document import document_id
 from shared.keys import Keys
-from shared.messages import Queue
 from shared.outcomes import read_counters
 from shared.settings import Settings
 from tests.integration.crawler_support import write_sources
-from tests.service_processes import celery_beat, celery_worker, indexer_process, settings_env
+from tests.service_processes import pipeline_processes
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -48,14 +46,7 @@ def settings(make_settings: Any, tmp_path: Path, fixture_site: Any) -> Settings:
 
 @pytest.fixture
 def pipeline(settings: Settings, es_client: Any, redis_client: Any) -> Iterator[None]:
-    env = settings_env(settings)
-    with ExitStack() as stack:
-        stack.enter_context(indexer_process(env))
-        stack.enter_context(
-            celery_worker("services.worker.tasks", [Queue.EXTRACT], env, concurrency=2, name="worker")
-        )
-        stack.enter_context(celery_worker("services.crawler.tasks", [Queue.CRAWL], env, name="crawler"))
-        stack.enter_context(celery_beat("services.crawler.tasks", env))
+    with pipeline_processes(settings):
         yield
 
 
