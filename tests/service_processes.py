@@ -94,6 +94,17 @@ def _log_has(log_path: Path, needle: str) -> bool:
         return False
 
 
+def _wait_for_line(proc: subprocess.Popen[bytes], log_path: Path, needle: str, what: str) -> None:
+    """Until ``needle`` appears in the process's log; fails if it exits or takes too long."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not _log_has(log_path, needle):
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not ready after {READY_TIMEOUT}s")
+        time.sleep(0.1)
+
+
 def _stop(proc: subprocess.Popen[bytes], *, signalled: bool = False) -> None:
     """SIGTERM (unless already sent), wait, then SIGKILL whatever is left of its group."""
     if proc.poll() is None and not signalled:
@@ -293,13 +304,7 @@ def celery_beat(
     ]
     try:
         with _process(node, args, env) as (proc, log_path, _):
-            deadline = time.monotonic() + READY_TIMEOUT
-            while not _log_has(log_path, "beat: Starting"):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"celery beat {node} exited with {proc.returncode}")
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"celery beat {node} not ready after {READY_TIMEOUT}s")
-                time.sleep(0.2)
+            _wait_for_line(proc, log_path, "beat: Starting", f"celery beat {node}")
             yield proc
     finally:
         for leftover in schedule.parent.glob(schedule.name + "*"):
@@ -316,13 +321,7 @@ def indexer_process(env: dict[str, str], *, name: str = "indexer") -> Iterator[s
     args = [sys.executable, "-m", "services.indexer", "run"]
     env = {**env, "LOG_LEVEL": "INFO"}  # its ready line is logged at INFO
     with _process(_node_name(name), args, env) as (proc, log_path, _):
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not _log_has(log_path, "indexer_ready"):
-            if proc.poll() is not None:
-                raise RuntimeError(f"indexer exited with {proc.returncode}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"indexer not ready after {READY_TIMEOUT}s")
-            time.sleep(0.1)
+        _wait_for_line(proc, log_path, "indexer_ready", "indexer")
         yield proc
 
 
