@@ -13,6 +13,7 @@ from email.utils import format_datetime
 from html import escape
 
 from services.worker.similarity import simhash64
+from tests.sitegen import chrome
 from tests.sitegen.prose import TOPICS, Story, comment, person, story
 
 TEMPLATES = ("herald", "gazette", "wire", "magazine", "tabloid")
@@ -48,6 +49,10 @@ class GenArticle:
     @property
     def title(self) -> str:
         return self.story.title
+
+    @property
+    def summary(self) -> str:
+        return self.story.teaser
 
 
 def _slug(text: str) -> str:
@@ -171,9 +176,22 @@ def _related(related: list[GenArticle]) -> str:
 
 
 def _comments(a: GenArticle, rng: random.Random) -> str:
+    # Most stories draw a few comments, a popular one a long thread. The gazette's story body
+    # is <div>s and <br>s, which text in <p>s (a thread, a rail of summaries) would outweigh
+    # for trafilatura: it keeps a few one-line comments and no summaries.
+    if a.template == "gazette":
+        items = "".join(
+            f'<li class="comment"><b>{escape(person(rng))}</b>: {escape(comment(rng, a.section))}</li>'
+            for _ in range(rng.randint(2, 5))
+        )
+        return f'<section id="comments" class="comments"><h3>Comments</h3><ol>{items}</ol></section>'
+    count = rng.randint(20, 60) if rng.random() < 0.2 else rng.randint(2, 12)
     items = "".join(
-        f'<li class="comment"><b>{escape(person(rng))}</b>: {escape(comment(rng, a.section))}</li>'
-        for _ in range(rng.randint(2, 5))
+        f'<li class="comment"><div class="comment__head"><b>{escape(person(rng))}</b> '
+        f'<time>{rng.randint(1, 59)} min ago</time></div><div class="comment__body"><p>'
+        f"{escape(comment(rng, a.section))}</p></div>"
+        f'<div class="comment__actions"><button>Reply</button><button>Like</button></div></li>'
+        for _ in range(count)
     )
     return f'<section id="comments" class="comments"><h3>Comments</h3><ol>{items}</ol></section>'
 
@@ -196,30 +214,43 @@ def _paras(s: Story, *, subheads: bool = False) -> str:
 
 
 def render_article(a: GenArticle, base: str, related: list[GenArticle]) -> str:
+    """An article under its outlet's template, in the furniture of a real news page
+    (``tests.sitegen.chrome``): ``related[:3]`` are its related stories, the rest fill the
+    outlet's rails."""
     s = a.story
     rng = random.Random(a.index * 7919 + 3)
     time_tag = f'<time datetime="{a.published_at.isoformat()}">{a.published_at:%d %B %Y, %H:%M}</time>'
     outlet = OUTLET[a.template]
     lang = f'<html lang="{s.language}">'
+    close, others = related[:3], related[3:]
+    most_read = chrome.rail("Most read", others[: rng.randint(5, 10)], rng, pictures=False)
+    more = chrome.rail(f"More {a.section}", others[::-1][: rng.randint(3, 8)], rng, pictures=True)
+    scripts = chrome.scripts(outlet, a.section, s.paragraphs, rng)
+    menu = chrome.mega_menu(outlet, rng)
+    footer = chrome.footer(outlet)
     if a.template == "herald":
-        head = _head(a, base, og=True, canonical=True, jsonld=True)
+        head = _head(a, base, og=True, canonical=True, jsonld=True, extra=scripts)
         body = (
-            f"<body>{_cookie_banner()}<header><a href='/'>{outlet}</a>{_nav()}</header><main>"
+            f"<body>{_cookie_banner()}<header>{menu}</header>{chrome.ad_slot('leaderboard')}<main id='main'>"
+            f"{chrome.breadcrumbs(a.section)}"
             f"<article class='story'><h1>{escape(s.title)}</h1>"
             f"<p class='byline'>By <a href='/author/{_slug(s.author)}/'>{escape(s.author)}</a> &middot; {time_tag}</p>"
             f"<p class='lead'><strong>{escape(s.teaser)}</strong></p>{_paras(s)}</article>"
-            f"{_share_bar()}{_related(related)}</main>{_footer(outlet)}</body>"
+            f"{chrome.tags(a.section, rng)}{chrome.author_box(s.author, outlet)}"
+            f"{_share_bar()}{_related(close)}{_comments(a, rng)}</main><aside class='sidebar'>{chrome.ad_slot('mpu')}{most_read}"
+            f"{chrome.newsletter(outlet)}</aside>{more}{footer}{chrome.consent_dialog()}</body>"
         )
     elif a.template == "gazette":
-        head = _head(a, base, og=True, canonical=True, jsonld=False)
+        head = _head(a, base, og=True, canonical=True, jsonld=False, extra=scripts)
         body = (
-            f"<body><div id='top'><div class='logo'>{outlet}</div>{_nav()}</div>"
-            f"<div class='container'><div class='col-main'><div class='headline'><h1 class='title'>{escape(s.title)}</h1></div>"
+            f"<body><div id='top'><div class='logo'>{outlet}</div>{menu}</div>"
+            f"<div class='container'><div class='col-main'>{chrome.breadcrumbs(a.section)}"
+            f"<div class='headline'><h1 class='title'>{escape(s.title)}</h1></div>"
             f"<div class='meta'><span class='author'>{escape(s.author)}</span> <span class='date'>{a.published_at:%Y-%m-%d %H:%M}</span></div>"
             f"<div class='story-body'>{''.join(f'<div class=para>{escape(p)}</div><br>' for p in s.paragraphs)}</div>"
-            f"{_share_bar()}{_comments(a, rng)}</div><div class='col-side'>{_related(related)}"
-            "<div class='ad'>Advertisement</div></div></div>"
-            f"{_footer(outlet)}{_cookie_banner()}</body>"
+            f"{chrome.tags(a.section, rng)}{_share_bar()}{_comments(a, rng)}</div><div class='col-side'>{_related(close)}"
+            f"<div class='ad'>Advertisement</div>{most_read}{chrome.ad_slot('halfpage')}</div></div>"
+            f"{footer}{_cookie_banner()}</body>"
         )
     elif a.template == "wire":
         head = _head(
@@ -228,45 +259,49 @@ def render_article(a: GenArticle, base: str, related: list[GenArticle]) -> str:
             og=False,
             canonical=False,
             jsonld=False,
-            extra=f'<meta name="date" content="{a.published_at.isoformat()}">',
+            extra=f'<meta name="date" content="{a.published_at.isoformat()}">{scripts}',
         )
         first, *rest = s.paragraphs
         body = (
-            f"<body><header>{outlet}</header><main><section class='content'>"
+            f"<body><header>{outlet}{menu}</header><main><section class='content'>"
             f"<h1>{escape(s.title)}</h1><div class='dateline'>{time_tag}</div>"
             f"<p>{escape(s.city.upper())} ({outlet}) &mdash; {escape(first)}</p>"
             f"{''.join(f'<p>{escape(p)}</p>' for p in rest)}"
             f"<p class='credit'>Reporting by {escape(s.author)}; editing by {escape(person(rng))}</p>"
-            f"</section></main>{_footer(outlet)}</body>"
+            f"</section><aside>{most_read}</aside></main>{footer}</body>"
         )
     elif a.template == "magazine":
-        head = _head(a, base, og=True, canonical=True, jsonld=True)
+        head = _head(a, base, og=True, canonical=True, jsonld=True, extra=scripts)
         quote = s.paragraphs[len(s.paragraphs) // 2].split(". ")[0]
         body = (
-            f"<body>{_cookie_banner()}<header class='masthead'><a href='/'>{outlet}</a>{_nav()}</header>"
+            f"<body>{_cookie_banner()}<header class='masthead'><a href='/'>{outlet}</a>{menu}</header>"
             f"<article><header><p class='kicker'>{a.section.title()}</p><h1>{escape(s.title)}</h1>"
             f"<p class='standfirst'>{escape(s.teaser)}</p>"
             f"<p class='byline'>Words by {escape(s.author)}, {time_tag}</p></header>"
             f"<figure><img src='/img/{a.index}.jpg' alt=''><figcaption>{escape(s.city)}, photographed for {outlet}</figcaption></figure>"
             f"<div class='body'>{_paras(s, subheads=True)}<blockquote>{escape(quote)}</blockquote></div>"
-            f"<footer class='article-foot'>{_share_bar()}</footer></article>"
-            f"{_related(related)}{_comments(a, rng)}{_footer(outlet)}</body>"
+            f"<footer class='article-foot'>{_share_bar()}{chrome.author_box(s.author, outlet)}</footer></article>"
+            f"{_related(close)}{more}{_comments(a, rng)}{chrome.newsletter(outlet)}{footer}"
+            f"{chrome.consent_dialog()}</body>"
         )
     else:  # tabloid
-        head = _head(a, base, og=True, canonical=True, jsonld=False)
+        head = _head(a, base, og=True, canonical=True, jsonld=False, extra=scripts)
         half = len(s.paragraphs) // 2 or 1
         body = (
-            f"<body><div class='wrap'><div class='topbar'>{outlet} {_nav()}</div>"
+            f"<body><div class='wrap'><div class='topbar'>{outlet} {menu}</div>"
             "<div class='breaking'>BREAKING: stay with us for live updates</div>"
+            f"{chrome.ad_slot('billboard')}"
             f"<div class='post'><h1>{escape(s.title)}</h1><div class='by'>{escape(s.author)} | {time_tag}</div>"
             f"{''.join(f'<p>{escape(p)}</p>' for p in s.paragraphs[:half])}"
-            f"<div class='read-more'><b>READ MORE:</b> <a href='{related[0].path if related else '/'}'>"
-            f"{escape(related[0].title) if related else 'Home'}</a></div>"
+            f"<div class='read-more'><b>READ MORE:</b> <a href='{close[0].path if close else '/'}'>"
+            f"{escape(close[0].title) if close else 'Home'}</a></div>"
             f"{''.join(f'<p>{escape(p)}</p>' for p in s.paragraphs[half:])}"
             "<div class='newsletter'><form><input type='email' placeholder='Your email'>"
             "<button>Sign up to our newsletter</button></form></div>"
-            f"</div>{_share_bar()}<div class='ad'>Sponsored</div></div>{_footer(outlet)}{_cookie_banner()}</body>"
+            f"</div>{_share_bar()}{_comments(a, rng)}<div class='ad'>Sponsored</div>{most_read}{more}{chrome.ad_slot('footer')}</div>"
+            f"{footer}{_cookie_banner()}{chrome.consent_dialog()}</body>"
         )
+    body = "<body>" + chrome.nest(body.removeprefix("<body>").removesuffix("</body>"), rng) + "</body>"
     return f"<!DOCTYPE html>{lang}{head}{body}</html>"
 
 

@@ -155,7 +155,8 @@ class GeneratedSite:
     def article_html(self, a: GenArticle) -> str:
         i = a.index
         n = len(self.articles)
-        related = [self.articles[(i + k) % n] for k in (1, 2, 3) if n > 1 and (i + k) % n != i]
+        # three related stories, then the rails' stories (tests.sitegen.chrome)
+        related = [self.articles[(i + k) % n] for k in range(1, 19) if n > 1 and (i + k) % n != i]
         return pages.render_article(a, self.base_url, related)
 
     def render(self, path: str) -> tuple[int, str, bytes]:
