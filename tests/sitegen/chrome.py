@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import random
-from html import escape
 from collections.abc import Sequence
+from html import escape
 from typing import Protocol
 
 from tests.sitegen.prose import TOPICS
