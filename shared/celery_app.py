@@ -7,9 +7,11 @@ Delivery (details and reasons: docs/delivery.md):
   ``shared.runner`` counts the delivery, so poison is bounded). That last setting also
   makes kombu *delete* a message whose task raised, so the runner lets nothing escape but
   ``Reject(requeue=True)``;
-* prefetch multiplier 1 and nothing delayed inside a worker (``shared.delay``): a worker
-  holds only what it is working on, so the visibility timeout can be short (30 s) and a
-  ``kill -9`` of a worker's main process costs that, not twenty minutes;
+* a small prefetch (``WORKER_PREFETCH_MULTIPLIER``, 2: the running message and the next, so
+  a child never waits for its parent to fetch) and nothing delayed inside a worker
+  (``shared.delay``): a worker holds only what it is about to work on, so the visibility
+  timeout can be short (30 s) and a ``kill -9`` of a worker's main process costs that, not
+  twenty minutes;
 * a heartbeat thread in each worker renews the unacked-index scores of the messages it
   still holds, so a task slower than the visibility timeout is never handed out twice;
 * a delay pump thread in each worker moves due delayed messages to their queues;
@@ -57,7 +59,7 @@ def create_app(service: str, settings: Settings | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=False,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=settings.worker_prefetch_multiplier,
         worker_cancel_long_running_tasks_on_connection_loss=True,
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
@@ -74,9 +76,10 @@ def create_app(service: str, settings: Settings | None = None) -> Celery:
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        # Task events for Flower / `celery events`.
-        worker_send_task_events=True,
-        task_send_sent_event=settings.task_sent_events,
+        # Task events for Flower / `celery events`: off unless asked for, since they cost every
+        # message a publish or two (~2 ms of worker CPU); Flower turns workers' on while it runs.
+        worker_send_task_events=settings.task_events,
+        task_send_sent_event=settings.task_events,
         timezone="UTC",
         enable_utc=True,
     )

@@ -150,9 +150,12 @@ class Settings(BaseSettings):
     )
     dead_letters_max: int = Field(10_000, description="Dead letters kept; the oldest are dropped beyond.")
     dead_letters_max_age_days: float = Field(30.0, description="Dead letters older than this are dropped.")
-    task_sent_events: bool = Field(
-        True,
-        description="A task-sent event per message for Flower (about doubles a producer's publish cost).",
+    task_events: bool = Field(
+        False,
+        description="Celery task events from start-up (Flower switches workers' on by itself while it runs).",
+    )
+    worker_prefetch_multiplier: int = Field(
+        2, ge=1, description="Messages a worker child holds: the running one and the next, ready when it ends."
     )
 
     # --- operations (ops helper) ----------------------------------------------
