@@ -155,7 +155,9 @@ class Settings(BaseSettings):
         description="Celery task events from start-up (Flower switches workers' on by itself while it runs).",
     )
     worker_prefetch_multiplier: int = Field(
-        2, ge=1, description="Messages a worker child holds: the running one and the next, ready when it ends."
+        2,
+        ge=1,
+        description="Messages a worker child holds: the running one and the next, ready when it ends.",
     )
 
     # --- operations (ops helper) ----------------------------------------------
