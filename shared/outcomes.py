@@ -55,14 +55,18 @@ class OutcomeTally:
         metrics.observe_outcome(self._stage, outcome, str(reason) if reason else None, fields)
         self._health.note(self._stage, outcome, str(reason) if reason else None, fields)
 
-    def flush(self) -> None:
-        if not self._counts:
+    def flush(self, *, forget: str | None = None) -> None:
+        """Write the counters; ``forget``: a best-effort key to delete in the same round trip
+        (the runner's delivery count of a message that ended)."""
+        if not self._counts and forget is None:
             return
         try:
             pipe = self._r.pipeline(transaction=False)
             for counter, n in self._counts.items():
                 pipe.hincrby(self._keys.counters, counter, n)
             self._health.write(pipe)
+            if forget is not None:
+                pipe.delete(forget)
             pipe.execute()
         except redis.RedisError as exc:  # a counter is not worth failing the items for
             log.warning("counter_failed", counters=dict(self._counts), error=str(exc)[:200])

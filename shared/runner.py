@@ -110,13 +110,15 @@ def execute(stage: Stage[Any], deps: Deps, kwargs: dict[str, Any], *, delivery_i
         except BROKER_ERRORS as exc:
             log.warning("message_requeued", reason="broker_error", error=truncate(exc, 300))
             _undo_delivery(deps, delivery_id)  # best effort: an outage is not poison
+            tally.flush()
             return Verdict.REQUEUE
         except SoftTimeLimitExceeded:
             log.error("message_requeued", reason="soft_time_limit")
-            return Verdict.REQUEUE  # the delivery stays counted: a page that hangs is poison
-        finally:
             tally.flush()
-        _end_delivery(deps, delivery_id)
+            return Verdict.REQUEUE  # the delivery stays counted: a page that hangs is poison
+        # Counters and the end of the delivery count in one round trip, both best effort:
+        # the outcome itself is already recorded (a stale count expires).
+        tally.flush(forget=deps.keys.deliveries(delivery_id) if delivery_id is not None else None)
         return Verdict.DONE
 
 
@@ -245,15 +247,6 @@ def _start_delivery(deps: Deps, delivery_id: str | None) -> int:
     pipe.expire(key, DELIVERY_TTL_SECONDS)
     count, _ = pipe.execute()
     return int(count)
-
-
-def _end_delivery(deps: Deps, delivery_id: str | None) -> None:
-    if delivery_id is None:
-        return
-    try:
-        deps.redis.delete(deps.keys.deliveries(delivery_id))
-    except redis.RedisError:  # the outcome is recorded; a stale count just expires
-        log.warning("delivery_count_not_cleared")
 
 
 def _undo_delivery(deps: Deps, delivery_id: str | None) -> None:
