@@ -7,8 +7,7 @@
   candidates come from a few sets, read newest first within the window, and the oldest
   candidate within the threshold is the original.
 
-Two near copies registering in the same instant may both count as originals; that race costs
-one uncollapsed duplicate, never a lost article.
+One Lua script does it all, atomically, in one round trip.
 """
 
 from __future__ import annotations
@@ -22,6 +21,63 @@ from shared.keys import Keys
 # Syndicated copies follow their original within days; looking at the newest members of a
 # bucket bounds the work per article however large the corpus grows.
 _MAX_CANDIDATES_PER_BAND = 1000
+
+# One round trip, and the candidates never leave Redis: at scale a band holds up to
+# _MAX_CANDIDATES_PER_BAND members, so reading 8 bands into Python cost thousands of parsed
+# replies per article. Atomic, so two copies registering at once can no longer both be
+# originals. Hamming distance on two 32-bit halves (Lua's bit library is 32-bit).
+# KEYS: content key, then one key per band. ARGV: doc_id, fingerprint as 16 hex digits ("" for
+# none), now, window seconds, ttl seconds, max distance, max candidates per band.
+_REGISTER = """
+local doc, fp = ARGV[1], ARGV[2]
+local now, window, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local max_distance, max_candidates = tonumber(ARGV[6]), tonumber(ARGV[7])
+local previous = redis.call('SET', KEYS[1], doc, 'NX', 'GET', 'EX', ttl)
+if previous and previous ~= doc then return previous end
+if fp == '' then return false end
+local function ones(x)
+  local n = 0
+  while x ~= 0 do x = bit.band(x, x - 1); n = n + 1 end
+  return n
+end
+local hi, lo = tonumber(string.sub(fp, 1, 8), 16), tonumber(string.sub(fp, 9, 16), 16)
+local first_seen = now
+local matches = {}
+for i = 2, #KEYS do
+  local found = redis.call('ZREVRANGEBYSCORE', KEYS[i], '+inf', now - window, 'WITHSCORES',
+                           'LIMIT', 0, max_candidates)
+  for j = 1, #found, 2 do
+    local member, score = found[j], tonumber(found[j + 1])
+    local cut = string.find(member, ':[^:]*$')
+    if cut then
+      local other, hash = string.sub(member, 1, cut - 1), string.sub(member, cut + 1)
+      if other == doc then
+        if score < first_seen then first_seen = score end
+      elseif #hash == 16 then
+        local d = ones(bit.bxor(hi, tonumber(string.sub(hash, 1, 8), 16)))
+          + ones(bit.bxor(lo, tonumber(string.sub(hash, 9, 16), 16)))
+        if d <= max_distance then matches[#matches + 1] = {score, other} end
+      end
+    end
+  end
+end
+-- Only an article seen before this one can be its original: a replay of the original must
+-- not turn it into a copy of its own later copies. The oldest wins (then the smallest id).
+local best_score, best = nil, false
+for _, m in ipairs(matches) do
+  if m[1] < first_seen and (best_score == nil or m[1] < best_score
+                            or (m[1] == best_score and m[2] < best)) then
+    best_score, best = m[1], m[2]
+  end
+end
+local entry = doc .. ':' .. fp
+for i = 2, #KEYS do
+  redis.call('ZADD', KEYS[i], 'NX', now, entry)
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - ttl)  -- buckets never outgrow the horizon
+  redis.call('EXPIRE', KEYS[i], ttl)
+end
+return best
+"""
 
 
 def register_and_find_original(
@@ -37,47 +93,21 @@ def register_and_find_original(
     window_seconds: float,
     now: float | None = None,
 ) -> str | None:
-    """Record this article and return the id of the article it copies, if any.
-
-    Two round trips whatever the band count: the exact-copy claim and every band's candidates
-    are read in one pipeline, the band entries written in a second.
-    """
+    """Record this article and return the id of the article it copies, if any (one atomic
+    script: the exact-copy claim, every band's candidates within the window, the band
+    entries)."""
     now = time.time() if now is None else now
-    reads = r.pipeline(transaction=False)
-    reads.set(keys.content(text_hash), doc_id, nx=True, ex=ttl_seconds, get=True)
-    if simhash is not None:
-        for i, band in enumerate(bands):
-            reads.zrevrangebyscore(
-                keys.simhash_band(i, band),
-                "+inf",
-                now - window_seconds,
-                start=0,
-                num=_MAX_CANDIDATES_PER_BAND,
-                withscores=True,
-            )
-    previous, *band_candidates = reads.execute()
-    if previous and previous != doc_id:
-        return str(previous)
-    if simhash is None:
-        return None
-    matches: list[tuple[float, str]] = []
-    first_seen = now  # when this article itself was first registered, if it was
-    for candidates in band_candidates:
-        for member, score in candidates:
-            other_id, _, other_hash = str(member).rpartition(":")
-            if other_id == doc_id:
-                first_seen = min(first_seen, score)
-            elif other_hash and (int(other_hash, 16) ^ simhash).bit_count() <= max_distance:
-                matches.append((score, other_id))
-    # Only an article seen before this one can be its original: a replay of the original must
-    # not turn it into a copy of its own later copies.
-    earlier = [m for m in matches if m[0] < first_seen]
-    original = min(earlier) if earlier else None
-    pipe = r.pipeline(transaction=False)
-    for i, band in enumerate(bands):
-        key = keys.simhash_band(i, band)
-        pipe.zadd(key, {f"{doc_id}:{simhash:016x}": now}, nx=True)
-        pipe.zremrangebyscore(key, "-inf", now - ttl_seconds)  # buckets never outgrow the horizon
-        pipe.expire(key, ttl_seconds)
-    pipe.execute()
-    return original[1] if original else None
+    band_keys = [keys.simhash_band(i, band) for i, band in enumerate(bands)] if simhash is not None else []
+    original = r.register_script(_REGISTER)(
+        keys=[keys.content(text_hash), *band_keys],
+        args=[
+            doc_id,
+            f"{simhash:016x}" if simhash is not None else "",
+            repr(now),
+            repr(float(window_seconds)),
+            int(ttl_seconds),
+            int(max_distance),
+            _MAX_CANDIDATES_PER_BAND,
+        ],
+    )
+    return str(original) if original else None

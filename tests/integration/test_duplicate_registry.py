@@ -80,3 +80,45 @@ def test_originals_older_than_the_window_are_not_sought(redis_client: Any, make_
     assert _register(redis_client, keys, "old", STORY, now=0.0) is None
     near = "MOSCOW (Wire) - " + STORY
     assert _register(redis_client, keys, "late", near, now=10 * day, window=7 * day) is None
+
+
+@pytest.mark.parametrize("high_bits", [False, True])
+def test_the_distance_threshold_is_exact_on_all_64_bits(
+    redis_client: Any, make_settings: Any, high_bits: bool
+) -> None:
+    """The script compares fingerprints in two 32-bit halves: a copy exactly at the threshold
+    is found and one bit more is not, whichever half (and the sign bits) the flips fall in."""
+    prefix = make_settings().redis_prefix
+    base = 0xF0F0_F0F0_8000_0001 if high_bits else 0x0123_4567_89AB_CDEF
+    # Flip bits spread over both halves, sign bits (63 and 31) first; one flip per band keeps
+    # band 0 shared, so the original is a candidate whatever the distance.
+    order = [63, 31, 62, 30, 56, 24, 48, 16, 40, 32, 12, 44, 20]
+    if not high_bits:
+        order = [b - 1 for b in order]
+    flips = [b for b in order if b >= 8][: NEAR_DUPLICATE_MAX_DISTANCE + 1]
+
+    def register(registry: str, doc_id: str, fingerprint: int, now: float) -> str | None:
+        return register_and_find_original(
+            redis_client,
+            Keys(f"{prefix}:{registry}"),
+            doc_id=doc_id,
+            text_hash=doc_id,  # distinct texts: only the near-copy path can match
+            simhash=fingerprint,
+            bands=simhash_bands(fingerprint, SIMHASH_BANDS),
+            max_distance=NEAR_DUPLICATE_MAX_DISTANCE,
+            ttl_seconds=30 * 86400,
+            window_seconds=7 * 86400,
+            now=now,
+        )
+
+    def flipped(count: int) -> int:
+        value = base
+        for bit in flips[:count]:
+            value ^= 1 << bit
+        return value
+
+    # two registries, each holding the original and one later copy
+    for registry in ("at", "over"):
+        assert register(registry, "original", base, now=1000.0) is None
+    assert register("at", "copy", flipped(NEAR_DUPLICATE_MAX_DISTANCE), now=1001.0) == "original"
+    assert register("over", "copy", flipped(NEAR_DUPLICATE_MAX_DISTANCE + 1), now=1001.0) is None
