@@ -45,7 +45,7 @@ MODEL_PATH = MODEL_DIR / "model.npz"
 # it bounds the time on a huge page.
 MAX_BODY_CHARS = 2_000
 # A headline states the subject: its pieces count this many times.
-TITLE_WEIGHT = 2.0
+TITLE_WEIGHT = 1.0
 # A second or third topic must reach this share of the best topic's probability.
 RELATIVE = 0.5
 # At most this many evidence pieces per topic.
