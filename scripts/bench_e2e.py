@@ -17,6 +17,8 @@ and ``elasticsearch.sh`` (never the shared test servers), serves ``tests.sitegen
   document is searchable; and ``ratio end-to-end/extraction: X.XX`` at the same process count;
 * discovered -> searchable p50/p95 at a light load (ProcessUrl messages sent at 10 pages/s,
   each stamped with its discovery time, the document polled until a search finds it);
+* the worker alone on a full queue with 1 and 2 processes (no indexer, Elasticsearch idle):
+  how it scales where its cores are free of the rest of the stack;
 * the indexer against a raw ``_bulk`` loop on the same node (``scripts/bench_indexer.py``);
 * the peak RSS of each service process (``VmHWM``, parents and prefork children).
 
@@ -574,6 +576,42 @@ def run_light_load(
     )
 
 
+def run_worker_scaling(
+    settings: Settings, urls: list[str], log_dir: Path, *, workers: int, worker_args: list[str]
+) -> tuple[int, float]:
+    """The worker alone on a full queue: ``len(urls)`` ProcessUrl messages published at once,
+    then a worker with ``workers`` processes until all are extracted. No indexer runs and
+    Elasticsearch idles (the documents wait in the index stream), so this is how the worker
+    scales where its cores are free of the rest of the stack. Returns (extracted, pages/s)."""
+    env = settings_env(settings) | {"LOG_LEVEL": "INFO"}
+    tag = settings.redis_prefix
+    r = make_redis(settings)
+    keys = Keys(tag)
+    sender = create_app("bench-sender", settings)
+    with sender.producer_or_acquire() as producer, producer.batch(max_size=1000):
+        for url in urls:
+            message = ProcessUrl(url=url, source_id="gen", discovered_at=datetime.now(UTC))
+            sender.send_task(TaskName.PROCESS_URL, kwargs=message.model_dump(mode="json"), producer=producer)
+
+    def finished() -> int:
+        return sum(v for k, v in read_counters(r, keys).items() if k.startswith("extract:"))
+
+    with service(
+        f"{tag}-worker",
+        celery_args("services.worker.tasks", "extract", f"bench-worker-{tag}", workers, worker_args),
+        env,
+        log_dir,
+        "ready.",
+    ):
+        start = time.time()
+        deadline = start + 120
+        done = 0
+        while time.time() < deadline and done < len(urls):
+            time.sleep(0.1)
+            done = finished()
+        return done, done / (time.time() - start)
+
+
 # --- the report --------------------------------------------------------------------------
 
 
@@ -602,11 +640,13 @@ def main() -> None:
     parser.add_argument("--run-timeout", type=float, default=240.0, help="seconds per end-to-end run")
     parser.add_argument("--stall", type=float, default=30.0)
     parser.add_argument("--run-dir", type=Path, default=REPO / "run" / "bench")
-    parser.add_argument("--skip", default="", help="comma list of: pure,e2e,light,indexer,crawler")
+    parser.add_argument("--scaling-pages", type=int, default=600, help="pages per worker-alone run")
+    parser.add_argument("--skip", default="", help="comma list of: pure,e2e,light,scaling,indexer,crawler")
     parser.add_argument("--quick", action="store_true", help="300 articles, small samples (a smoke run)")
     args = parser.parse_args()
     if args.quick:
         args.articles, args.sample, args.light_seconds, args.index_docs = 300, 60, 8, 1000
+        args.scaling_pages = 200
     skip = set(filter(None, args.skip.split(",")))
     counts = [int(c) for c in args.workers.split(",") if c]
     worker_args = args.worker_args.split()
@@ -653,7 +693,7 @@ def main() -> None:
                 print(f"  pure path, 1 process: {f.pure_wall:.1f} pages/s", flush=True)
 
         servers: tuple[str, str] | None = None
-        if not skip >= {"e2e", "light", "indexer", "crawler"}:
+        if not skip >= {"e2e", "light", "scaling", "indexer", "crawler"}:
             with phase("own Redis and Elasticsearch"):
                 servers = stack.enter_context(own_servers(args.run_dir, args.redis_port, args.es_port))
         if servers is not None:
@@ -698,6 +738,22 @@ def main() -> None:
                         )
                     finally:
                         _cleanup(es, redis_url, prefix)
+            if "scaling" not in skip:
+                for workers in sorted({1, *counts}):
+                    with phase(f"worker alone, {workers} process(es)"):
+                        prefix = f"b{tag}s{workers}"
+                        settings = _settings(redis_url, es_url, prefix, args.run_dir, base)
+                        try:
+                            f.scaling[workers] = run_worker_scaling(
+                                settings,
+                                urls[: args.scaling_pages],
+                                log_dir,
+                                workers=workers,
+                                worker_args=worker_args,
+                            )
+                        finally:
+                            _cleanup(es, redis_url, prefix)
+                        print(f"  {f.scaling[workers][1]:.1f} pages/s", flush=True)
             if "indexer" not in skip:
                 with phase("indexer vs raw _bulk"):
                     prefix = f"b{tag}idx"
@@ -740,6 +796,7 @@ class Figures:
     pure_cpu: float = 0.0
     runs: list[tuple[int, RunResult]] = field(default_factory=list)
     light: LightLoad | None = None
+    scaling: dict[int, tuple[int, float]] = field(default_factory=dict)  # workers -> (done, pages/s)
     indexer: bench_indexer.IndexerFigures | None = None
     crawler: str = ""
     errors: list[str] = field(default_factory=list)
@@ -781,6 +838,14 @@ def _report(args: argparse.Namespace, f: Figures, elapsed: float) -> None:
     by_count = dict(f.runs)
     if 1 in by_count and 2 in by_count and by_count[1].rate:
         out.append(f"scaling, 2 worker processes / 1: {by_count[2].rate / by_count[1].rate:.2f}")
+    if f.scaling:
+        parts = ", ".join(
+            f"{w} process{'es' if w > 1 else ''} {rate:.1f} pages/s ({done} pages)"
+            for w, (done, rate) in sorted(f.scaling.items())
+        )
+        out.append(f"worker alone on a full queue (no indexer; Redis and the site also ran): {parts}")
+        if 1 in f.scaling and 2 in f.scaling and f.scaling[1][1]:
+            out.append(f"scaling, worker alone, 2 processes / 1: {f.scaling[2][1] / f.scaling[1][1]:.2f}")
     if f.light is not None:
         light = f.light
         out.append(
