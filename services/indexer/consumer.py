@@ -81,6 +81,8 @@ class Indexer:
     dead_letters: DeadLetters
     clock: Callable[[], float] = time.monotonic
     held: dict[str, Held] = field(default_factory=dict)  # by stream entry id
+    _held_by_doc: dict[str, str] = field(default_factory=dict)  # document id -> entry id
+    _linger_until: float | None = None  # when the batch being gathered is written
     _templates_ready: bool = False
     _last_hold_refresh: float = 0.0
 
@@ -90,8 +92,14 @@ class Indexer:
 
     def step(self) -> int:
         """One round: take in what fits, write what is due. Returns documents settled."""
+        fresh = self._fresh()
         capacity = 2 * self.settings.bulk_max_docs - len(self.held)
-        entries = self.consumer.read(min(capacity, self.settings.bulk_max_docs), self._block_ms())
+        # Never gather more than one bulk of new documents: a full one is written at once.
+        count = min(capacity, self.settings.bulk_max_docs - fresh)
+        block_ms = self._block_ms()
+        if count <= 0:  # hands full of held documents: wait for the next retry, don't spin
+            time.sleep(block_ms / 1000)
+        entries = self.consumer.read(count, block_ms)
         tally = OutcomeTally(self.r, self.keys, STAGE)
         settled: list[str] = []
         try:
@@ -107,12 +115,19 @@ class Indexer:
         self._refresh_holds()
         return len(settled)
 
+    def _fresh(self) -> int:
+        """Documents admitted and not yet tried: the batch being gathered."""
+        return sum(1 for h in self.held.values() if not h.failures)
+
     def _block_ms(self) -> int:
         flush_ms = int(self.settings.bulk_flush_seconds * 1000)
-        if not self.held:
+        wakes = [h.not_before for h in self.held.values() if h.failures]
+        if self._linger_until is not None:
+            wakes.append(self._linger_until)
+        if not wakes:
             return flush_ms
-        due_in = min(h.not_before for h in self.held.values()) - self.clock()
-        return max(1, min(flush_ms, int(due_in * 1000)))
+        due_in = min(wakes) - self.clock()
+        return max(1, min(flush_ms, int(due_in * 1000)))  # BLOCK 0 would wait forever
 
     def _admit(self, entry: Entry, tally: OutcomeTally) -> bool:
         """Validate a new entry; True when it is settled at once (dead-lettered)."""
@@ -128,18 +143,30 @@ class Indexer:
             error = f"delivered {entry.deliveries} times: its indexer died while holding it"
             self._dead_letter(tally, message.model_dump(mode="json"), Reason.POISON, error, entry.deliveries)
             return True
-        for other in [h for h in self.held.values() if h.doc["id"] == doc["id"]]:
+        older = self._held_by_doc.get(doc["id"])
+        if older is not None:
             # An older copy still waiting for Elasticsearch: this one replaces it, so a late
             # retry can never write the older text over the newer.
             tally.record("document_superseded", outcome="superseded", doc_id=doc["id"])
-            del self.held[other.entry.id]
-            self.consumer.ack([other.entry.id])
+            del self.held[older]
+            self.consumer.ack([older])
         self.held[entry.id] = Held(entry, message, doc)
+        self._held_by_doc[doc["id"]] = entry.id
+        if self._linger_until is None:  # the first of a new batch opens its linger
+            self._linger_until = self.clock() + self.settings.bulk_linger_seconds
         return False
 
     def _write_due(self, tally: OutcomeTally) -> list[str]:
+        """Retries whose backoff has passed, and the gathered batch once it is full or its
+        linger has passed: at a trickle, one bulk (and one lookup) per linger instead of one
+        per document, which is what Elasticsearch's CPU pays for."""
         now = self.clock()
-        due = [h for h in self.held.values() if h.not_before <= now]
+        full = self._fresh() >= self.settings.bulk_max_docs
+        lingered = self._linger_until is not None and self._linger_until <= now
+        flush = full or lingered
+        due = [h for h in self.held.values() if (h.not_before <= now if h.failures else flush)]
+        if flush:
+            self._linger_until = None
         if not due:
             return []
         batch = {h.doc["id"]: h for h in due}  # one copy per article (see _admit)
@@ -186,6 +213,7 @@ class Indexer:
                 tally, held.message.model_dump(mode="json"), Reason.INDEX_REJECTED, result.error, 1
             )
         del self.held[held.entry.id]
+        del self._held_by_doc[doc["id"]]
         return [held.entry.id]
 
     def _hold(self, held: Held, tally: OutcomeTally, error: object) -> None:
