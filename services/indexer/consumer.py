@@ -7,7 +7,7 @@ Every document ends in one outcome, and its stream entry is acknowledged only on
 outcome is durable:
 
 * written, updated or unchanged in Elasticsearch -> acknowledged;
-* superseded by a later copy of the same article in the same batch -> acknowledged;
+* superseded by a later copy of the same article before it was written -> acknowledged;
 * rejected by Elasticsearch (mapping conflict, 400) or not a valid message -> dead letter,
   then acknowledged;
 * delivered more than ``MAX_DELIVERIES`` times (its indexer kept dying while holding it)
@@ -17,6 +17,15 @@ outcome is durable:
   A document is never dead-lettered because Elasticsearch was away; while this process
   holds a full batch it reads nothing new, so the stream grows and the crawler's
   backpressure (which reads the stream length) stops feeding the pipeline.
+
+Batching: new documents are gathered until ``BULK_MAX_DOCS`` or ``BULK_LINGER_SECONDS``
+after the first (Kafka's ``linger.ms``), so a trickle costs Elasticsearch one lookup and
+one bulk per linger instead of per document. One bulk at a time is written by a writer
+thread while this thread reads, validates and settles the documents around it; the
+writer only calls Elasticsearch, every outcome, dead letter and acknowledgement stays on
+this thread, after the document's bulk item came back. A newer copy of an article that
+arrives while its older copy is being written waits for it, and is written after it (or
+replaces it, if that write failed).
 """
 
 from __future__ import annotations
@@ -167,8 +176,8 @@ class Indexer:
 
     def _block_ms(self) -> int:
         flush_ms = int(self.settings.bulk_flush_seconds * 1000)
-        if self._flight is not None:
-            flush_ms = min(flush_ms, FLIGHT_POLL_MS)
+        if self._flight is not None:  # nothing else can start before it lands: no busy loop
+            return min(flush_ms, FLIGHT_POLL_MS)
         wakes = [h.not_before for h in self.held.values() if h.failures and not h.writing]
         if self._linger_until is not None:
             wakes.append(self._linger_until)
