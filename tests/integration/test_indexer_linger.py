@@ -172,3 +172,46 @@ def test_a_restarted_consumer_hands_out_each_of_its_own_pending_entries_once(
     assert len(ids) == 5 and len(set(ids)) == 5
     assert all(e.deliveries == 2 for e in first + second + third)
     assert after.read(2, block_ms=10) == []  # nothing new, nothing handed out twice
+
+
+def test_an_older_copy_whose_write_failed_gives_way_to_the_newer_one(
+    make_settings: Any, redis_client: Any, clock: Clock
+) -> None:
+    """Elasticsearch unreachable (nothing listens on port 1): the copy being written fails,
+    a newer copy arrived meanwhile, so the older one is settled as superseded instead of
+    being held for a retry that would write older text."""
+    from shared.clients import make_elasticsearch
+
+    settings = make_settings(
+        bulk_linger_seconds=10.0,
+        bulk_max_docs=4,
+        bulk_flush_seconds=0.05,
+        elasticsearch_url="http://127.0.0.1:1",
+    )
+    keys = Keys(settings.redis_prefix)
+    consumer = index_stream.StreamConsumer(redis_client, keys, "unreachable", claim_idle_seconds=30)
+    consumer.ensure_group()
+    indexer = Indexer(
+        settings,
+        redis_client,
+        make_elasticsearch(settings),
+        consumer,
+        DeadLetters(redis_client, keys),
+        clock=clock,
+    )
+    try:
+        doc = make_document()
+        _send(redis_client, settings, doc)
+        indexer.step()
+        clock.now += settings.bulk_linger_seconds
+        indexer.step()  # the first copy's bulk starts, and will fail
+        _send(redis_client, settings, make_document(text=doc["text"] + " A later correction."))
+        settled = indexer.step() + indexer.finish_writing()
+    finally:
+        indexer.close()
+    assert settled == 1  # the older copy, superseded
+    counters = read_counters(redis_client, keys)
+    assert counters.get("index:superseded") == 1 and "index:requeued:index_unavailable" not in counters
+    [held] = indexer.held.values()  # the newer copy waits for Elasticsearch, still pending
+    assert held.doc["text"].endswith("A later correction.")
+    assert _unsettled(redis_client, settings) == 1
