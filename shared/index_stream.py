@@ -76,6 +76,10 @@ class StreamConsumer:
         self._r, self._key, self.name = r, keys.index_stream, name
         self._claim_idle_ms = int(claim_idle_seconds * 1000)
         self._own_pending_done = False
+        # Own pending entries are read in id order from here: entries still held are pending
+        # too, and reading from "0" again would hand them out a second time.
+        self._own_cursor = "0"
+        self._last_seen: str | None = None
 
     def ensure_group(self) -> None:
         try:
@@ -89,11 +93,14 @@ class StreamConsumer:
         life under the same name), then entries abandoned by dead consumers, then new ones."""
         if count <= 0:
             return []
-        if not self._own_pending_done:
-            own = self._read_group("0", count, block_ms=None)
+        while not self._own_pending_done:
+            own = self._read_group(self._own_cursor, count, block_ms=None)
+            if self._last_seen is None:
+                self._own_pending_done = True
+                break
+            self._own_cursor = self._last_seen
             if own:
                 return own
-            self._own_pending_done = True
         claimed = self._claim_abandoned(count)
         if claimed:
             return claimed
@@ -116,6 +123,7 @@ class StreamConsumer:
         pipe.execute()
 
     def _read_group(self, start: str, count: int, block_ms: int | None) -> list[Entry]:
+        self._last_seen = None
         try:
             response = self._r.xreadgroup(GROUP, self.name, {self._key: start}, count=count, block=block_ms)
         except redis.ResponseError as exc:
@@ -123,6 +131,8 @@ class StreamConsumer:
                 raise
             self.ensure_group()  # Redis came back without the group (lost before a fsync)
             return []
+        ids = [str(i) for _, messages in (response or []) for i, _ in messages]
+        self._last_seen = ids[-1] if ids else None
         rows = [(str(i), f) for _, messages in (response or []) for i, f in messages if f]
         gone = [str(i) for _, messages in (response or []) for i, f in messages if not f]
         if gone:  # deleted while pending (settled by a consumer that lost its ack): drop them

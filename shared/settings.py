@@ -107,7 +107,14 @@ class Settings(BaseSettings):
     # --- indexer ------------------------------------------------------------
     bulk_max_docs: int = Field(500, description="Flush a bulk batch at this many documents.")
     bulk_max_bytes: int = Field(5_000_000, description="Split bulk requests above this size.")
-    bulk_flush_seconds: float = Field(1.0, description="Flush a partial batch after this long.")
+    bulk_flush_seconds: float = Field(
+        1.0, description="Longest one read of the index stream waits while the indexer is idle."
+    )
+    bulk_linger_seconds: float = Field(
+        0.3,
+        ge=0,
+        description="Gather new documents this long after the first before a bulk write (unless full).",
+    )
     index_backoff_max_seconds: float = Field(
         30.0, description="Longest wait between two write attempts of a held document."
     )

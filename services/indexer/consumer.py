@@ -7,7 +7,7 @@ Every document ends in one outcome, and its stream entry is acknowledged only on
 outcome is durable:
 
 * written, updated or unchanged in Elasticsearch -> acknowledged;
-* superseded by a later copy of the same article in the same batch -> acknowledged;
+* superseded by a later copy of the same article before it was written -> acknowledged;
 * rejected by Elasticsearch (mapping conflict, 400) or not a valid message -> dead letter,
   then acknowledged;
 * delivered more than ``MAX_DELIVERIES`` times (its indexer kept dying while holding it)
@@ -17,6 +17,15 @@ outcome is durable:
   A document is never dead-lettered because Elasticsearch was away; while this process
   holds a full batch it reads nothing new, so the stream grows and the crawler's
   backpressure (which reads the stream length) stops feeding the pipeline.
+
+Batching: new documents are gathered until ``BULK_MAX_DOCS`` or ``BULK_LINGER_SECONDS``
+after the first (Kafka's ``linger.ms``), so a trickle costs Elasticsearch one lookup and
+one bulk per linger instead of per document. One bulk at a time is written by a writer
+thread while this thread reads, validates and settles the documents around it; the
+writer only calls Elasticsearch, every outcome, dead letter and acknowledgement stays on
+this thread, after the document's bulk item came back. A newer copy of an article that
+arrives while its older copy is being written waits for it, and is written after it (or
+replaces it, if that write failed).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -70,6 +80,19 @@ class Held:
     doc: dict[str, Any]
     failures: int = 0
     not_before: float = 0.0
+    writing: bool = False  # in the bulk being written now
+
+
+@dataclass
+class Flight:
+    """The one bulk being written, by the writer thread, while this thread reads the next."""
+
+    batch: dict[str, Held]  # by document id
+    future: Future[list[ItemResult]]
+
+
+# While a bulk is being written, reads wait at most this long, so it is settled promptly.
+FLIGHT_POLL_MS = 10
 
 
 @dataclass
@@ -81,6 +104,10 @@ class Indexer:
     dead_letters: DeadLetters
     clock: Callable[[], float] = time.monotonic
     held: dict[str, Held] = field(default_factory=dict)  # by stream entry id
+    _held_by_doc: dict[str, str] = field(default_factory=dict)  # document id -> newest entry id
+    _linger_until: float | None = None  # when the batch being gathered is written
+    _flight: Flight | None = None
+    _writer: ThreadPoolExecutor | None = None
     _templates_ready: bool = False
     _last_hold_refresh: float = 0.0
 
@@ -89,16 +116,36 @@ class Indexer:
         return Keys(self.settings.redis_prefix)
 
     def step(self) -> int:
-        """One round: take in what fits, write what is due. Returns documents settled."""
+        """One round: take in what fits, settle the bulk that finished, start the next one
+        that is due. Returns documents settled.
+
+        Elasticsearch writes one bulk (in the writer thread) while this thread decodes,
+        validates and settles the documents around it: the two costs overlap instead of
+        adding up. Nothing about a document's outcome moves to the other thread: it is
+        recorded and acknowledged here, after its bulk item came back."""
+        fresh = self._fresh()
         capacity = 2 * self.settings.bulk_max_docs - len(self.held)
-        entries = self.consumer.read(min(capacity, self.settings.bulk_max_docs), self._block_ms())
+        # Never gather more than one bulk of new documents: a full one is written at once.
+        count = min(capacity, self.settings.bulk_max_docs - fresh)
+        block_ms = self._block_ms()
+        entries: list[Entry] = []
+        if count > 0:
+            entries = self.consumer.read(count, block_ms)
+        elif self._flight is not None:  # hands full: the bulk in flight frees them
+            wait([self._flight.future], timeout=block_ms / 1000)
+        else:  # hands full of held documents: wait for the next retry, don't spin
+            time.sleep(block_ms / 1000)
         tally = OutcomeTally(self.r, self.keys, STAGE)
         settled: list[str] = []
         try:
             for entry in entries:
                 if self._admit(entry, tally):
                     settled.append(entry.id)
-            settled += self._write_due(tally)
+            landed = self._take_landed(block=False)
+            try:
+                self._launch_due()  # before settling the landed bulk: Elasticsearch never waits for us
+            finally:
+                settled += self._settle_landed(landed, tally)
         finally:
             # Outcomes (and dead letters) first, acknowledgement after: a crash in between
             # replays the document, which the _id makes harmless.
@@ -107,15 +154,42 @@ class Indexer:
         self._refresh_holds()
         return len(settled)
 
+    def finish_writing(self) -> int:
+        """Wait for the bulk in flight and settle it (shutdown, tests). Returns documents settled."""
+        tally = OutcomeTally(self.r, self.keys, STAGE)
+        settled: list[str] = []
+        try:
+            settled = self._settle_landed(self._take_landed(block=True), tally)
+        finally:
+            tally.flush()
+            self.consumer.ack(settled)
+        return len(settled)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+
+    def _fresh(self) -> int:
+        """Documents admitted and not yet tried: the batch being gathered."""
+        return sum(1 for h in self.held.values() if not h.failures and not h.writing)
+
     def _block_ms(self) -> int:
         flush_ms = int(self.settings.bulk_flush_seconds * 1000)
-        if not self.held:
+        if self._flight is not None:  # nothing else can start before it lands: no busy loop
+            return min(flush_ms, FLIGHT_POLL_MS)
+        wakes = [h.not_before for h in self.held.values() if h.failures and not h.writing]
+        if self._linger_until is not None:
+            wakes.append(self._linger_until)
+        if not wakes:
             return flush_ms
-        due_in = min(h.not_before for h in self.held.values()) - self.clock()
-        return max(1, min(flush_ms, int(due_in * 1000)))
+        due_in = min(wakes) - self.clock()
+        return max(1, min(flush_ms, int(due_in * 1000)))  # BLOCK 0 would wait forever
 
     def _admit(self, entry: Entry, tally: OutcomeTally) -> bool:
         """Validate a new entry; True when it is settled at once (dead-lettered)."""
+        if entry.id in self.held:  # handed out again while still held here (a claim): keep ours
+            return False
         try:
             payload = entry.payload()
             message = IndexDocument.model_validate(payload)
@@ -128,31 +202,69 @@ class Indexer:
             error = f"delivered {entry.deliveries} times: its indexer died while holding it"
             self._dead_letter(tally, message.model_dump(mode="json"), Reason.POISON, error, entry.deliveries)
             return True
-        for other in [h for h in self.held.values() if h.doc["id"] == doc["id"]]:
+        older = self._held_by_doc.get(doc["id"])
+        if older is not None and not self.held[older].writing:
             # An older copy still waiting for Elasticsearch: this one replaces it, so a late
-            # retry can never write the older text over the newer.
+            # retry can never write the older text over the newer. (One being written now
+            # lands first; this one is written after it, or replaces it if it fails.)
             tally.record("document_superseded", outcome="superseded", doc_id=doc["id"])
-            del self.held[other.entry.id]
-            self.consumer.ack([other.entry.id])
+            del self.held[older]
+            self.consumer.ack([older])
         self.held[entry.id] = Held(entry, message, doc)
+        self._held_by_doc[doc["id"]] = entry.id
+        if self._linger_until is None:  # the first of a new batch opens its linger
+            self._linger_until = self.clock() + self.settings.bulk_linger_seconds
         return False
 
-    def _write_due(self, tally: OutcomeTally) -> list[str]:
+    def _launch_due(self) -> None:
+        """Start writing retries whose backoff has passed, and the gathered batch once it is
+        full or its linger has passed: at a trickle, one bulk (and one lookup) per linger
+        instead of one per document, which is what Elasticsearch's CPU pays for."""
+        if self._flight is not None:
+            return
         now = self.clock()
-        due = [h for h in self.held.values() if h.not_before <= now]
+        full = self._fresh() >= self.settings.bulk_max_docs
+        lingered = self._linger_until is not None and self._linger_until <= now
+        flush = full or lingered
+        due = [
+            h for h in self.held.values() if not h.writing and (h.not_before <= now if h.failures else flush)
+        ]
+        if flush:
+            self._linger_until = None
         if not due:
-            return []
+            return
         batch = {h.doc["id"]: h for h in due}  # one copy per article (see _admit)
+        for held in batch.values():
+            held.writing = True
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk")
+        self._flight = Flight(batch, self._writer.submit(self._write, list(batch.values())))
+
+    def _take_landed(self, *, block: bool) -> Flight | None:
+        """The bulk in flight once it has finished (its documents stay marked as writing
+        until they are settled, so the next launch leaves them alone)."""
+        flight = self._flight
+        if flight is None or not (block or flight.future.done()):
+            return None
+        self._flight = None
+        return flight
+
+    def _settle_landed(self, flight: Flight | None, tally: OutcomeTally) -> list[str]:
+        """Each document of a finished bulk to its outcome: returns the entries settled."""
+        if flight is None:
+            return []
+        for held in flight.batch.values():
+            held.writing = False
         settled: list[str] = []
         try:
-            results = self._write(list(batch.values()))
+            results = flight.future.result()
         except (es_exc.ApiError, es_exc.TransportError) as exc:
-            log.warning("bulk_unavailable", error=truncate(exc), documents=len(batch))
-            for held in batch.values():
-                self._hold(held, tally, exc)
+            log.warning("bulk_unavailable", error=truncate(exc), documents=len(flight.batch))
+            for held in flight.batch.values():
+                settled += self._retry(held, tally, exc)
             return settled
         for result in results:
-            held = batch[result.doc_id]
+            held = flight.batch[result.doc_id]
             settled += self._settle(held, result, tally)
         return settled
 
@@ -179,14 +291,27 @@ class Indexer:
         if result.verdict in (Verdict.CREATED, Verdict.UPDATED, Verdict.UNCHANGED):
             tally.record("document_indexed", outcome=str(result.verdict), doc_id=doc["id"], url=doc["url"])
         elif result.verdict is Verdict.RETRY:
-            self._hold(held, tally, result.error)
-            return []
+            return self._retry(held, tally, result.error)
         else:
             self._dead_letter(
                 tally, held.message.model_dump(mode="json"), Reason.INDEX_REJECTED, result.error, 1
             )
-        del self.held[held.entry.id]
+        self._forget(held)
         return [held.entry.id]
+
+    def _forget(self, held: Held) -> None:
+        del self.held[held.entry.id]
+        if self._held_by_doc.get(held.doc["id"]) == held.entry.id:
+            del self._held_by_doc[held.doc["id"]]
+
+    def _retry(self, held: Held, tally: OutcomeTally, error: object) -> list[str]:
+        """Hold a copy whose write failed for now, unless a newer copy arrived meanwhile."""
+        if self._held_by_doc.get(held.doc["id"]) != held.entry.id:
+            tally.record("document_superseded", outcome="superseded", doc_id=held.doc["id"])
+            self._forget(held)
+            return [held.entry.id]
+        self._hold(held, tally, error)
+        return []
 
     def _hold(self, held: Held, tally: OutcomeTally, error: object) -> None:
         held.failures += 1
@@ -290,6 +415,11 @@ def main() -> int:
         log.warning("templates_install_failed", error=truncate(exc, 200))
     log.info("indexer_ready", consumer=consumer.name)
     run(indexer, stop)
+    try:  # the bulk in flight lands and is acknowledged; if not, it is read again after a restart
+        indexer.finish_writing()
+    except (redis.RedisError, es_exc.ApiError, es_exc.TransportError) as exc:
+        log.warning("indexer_stop_unsettled", error=truncate(exc, 200))
+    indexer.close()
     pump.stop()
     deps.close()
     log.info("indexer_stopped", held=len(indexer.held))
