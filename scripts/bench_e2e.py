@@ -39,7 +39,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -224,6 +224,14 @@ def celery_args(app: str, queue: str, node: str, concurrency: int, extra: list[s
         "--loglevel", "INFO", "--concurrency", str(concurrency), "--without-mingle",
         "--without-gossip", *extra,
     ]  # fmt: skip
+
+
+def worker_service(
+    tag: str, workers: int, worker_args: list[str], env: dict[str, str], log_dir: Path
+) -> AbstractContextManager[Service]:
+    """The worker service with ``workers`` prefork processes, as each phase runs it."""
+    args = celery_args("services.worker.tasks", "extract", f"bench-worker-{tag}", workers, worker_args)
+    return service(f"{tag}-worker", args, env, log_dir, "ready.")
 
 
 @contextmanager
@@ -414,15 +422,7 @@ def run_pipeline(
                 "indexer_ready",
             )
         )
-        worker = stack.enter_context(
-            service(
-                f"{tag}-worker",
-                celery_args("services.worker.tasks", "extract", f"bench-worker-{tag}", workers, worker_args),
-                env,
-                log_dir,
-                "ready.",
-            )
-        )
+        worker = stack.enter_context(worker_service(tag, workers, worker_args, env, log_dir))
         started = time.time()
         crawler = stack.enter_context(
             service(
@@ -535,15 +535,7 @@ def run_light_load(
                 "indexer_ready",
             )
         )
-        stack.enter_context(
-            service(
-                f"{tag}-worker",
-                celery_args("services.worker.tasks", "extract", f"bench-worker-{tag}", workers, worker_args),
-                env,
-                log_dir,
-                "ready.",
-            )
-        )
+        stack.enter_context(worker_service(tag, workers, worker_args, env, log_dir))
         start = time.time()
         next_send = start
         i = 0
@@ -596,13 +588,7 @@ def run_worker_scaling(
     def finished() -> int:
         return sum(v for k, v in read_counters(r, keys).items() if k.startswith("extract:"))
 
-    with service(
-        f"{tag}-worker",
-        celery_args("services.worker.tasks", "extract", f"bench-worker-{tag}", workers, worker_args),
-        env,
-        log_dir,
-        "ready.",
-    ):
+    with worker_service(tag, workers, worker_args, env, log_dir):
         start = time.time()
         deadline = start + 120
         done = 0
