@@ -79,7 +79,6 @@ class StreamConsumer:
         # Own pending entries are read in id order from here: entries still held are pending
         # too, and reading from "0" again would hand them out a second time.
         self._own_cursor = "0"
-        self._last_seen: str | None = None
 
     def ensure_group(self) -> None:
         try:
@@ -94,17 +93,17 @@ class StreamConsumer:
         if count <= 0:
             return []
         while not self._own_pending_done:
-            own = self._read_group(self._own_cursor, count, block_ms=None)
-            if self._last_seen is None:
+            own, last = self._read_group(self._own_cursor, count, block_ms=None)
+            if last is None:
                 self._own_pending_done = True
                 break
-            self._own_cursor = self._last_seen
+            self._own_cursor = last
             if own:
                 return own
         claimed = self._claim_abandoned(count)
         if claimed:
             return claimed
-        return self._read_group(">", count, block_ms=block_ms)
+        return self._read_group(">", count, block_ms=block_ms)[0]
 
     def hold(self, ids: Iterable[str]) -> None:
         """Keep entries this consumer still works on from looking abandoned."""
@@ -122,24 +121,25 @@ class StreamConsumer:
         pipe.xdel(self._key, *ids)
         pipe.execute()
 
-    def _read_group(self, start: str, count: int, block_ms: int | None) -> list[Entry]:
-        self._last_seen = None
+    def _read_group(self, start: str, count: int, block_ms: int | None) -> tuple[list[Entry], str | None]:
+        """The entries read from ``start``, and the id of the last one Redis returned (also
+        when deleted while pending: the next read of own pending entries starts after it)."""
         try:
             response = self._r.xreadgroup(GROUP, self.name, {self._key: start}, count=count, block=block_ms)
         except redis.ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
             self.ensure_group()  # Redis came back without the group (lost before a fsync)
-            return []
+            return [], None
         ids = [str(i) for _, messages in (response or []) for i, _ in messages]
-        self._last_seen = ids[-1] if ids else None
+        last = ids[-1] if ids else None
         rows = [(str(i), f) for _, messages in (response or []) for i, f in messages if f]
         gone = [str(i) for _, messages in (response or []) for i, f in messages if not f]
         if gone:  # deleted while pending (settled by a consumer that lost its ack): drop them
             self._r.xack(self._key, GROUP, *gone)
         if start == ">":
-            return [Entry(i, _field(f), 1) for i, f in rows]
-        return self._with_counts(rows)
+            return [Entry(i, _field(f), 1) for i, f in rows], last
+        return self._with_counts(rows), last
 
     def _claim_abandoned(self, count: int) -> list[Entry]:
         _, messages, *_ = self._r.xautoclaim(

@@ -75,6 +75,14 @@ def _stamps(es: Any, settings: Settings) -> list[str]:
     return [h["_source"]["indexed_at"] for h in hits]
 
 
+def _only_document(es: Any, settings: Settings) -> dict[str, Any]:
+    """The one stored document (the tests send copies of one article)."""
+    es.indices.refresh(index=f"{settings.index_prefix}-*")
+    hits = es.search(index=settings.index_prefix)["hits"]["hits"]
+    assert len(hits) == 1, hits
+    return dict(hits[0]["_source"])
+
+
 def _unsettled(redis_client: Any, settings: Settings) -> int:
     return index_stream.length(redis_client, Keys(settings.redis_prefix))
 
@@ -127,8 +135,7 @@ def test_a_newer_copy_arriving_during_the_linger_replaces_the_older(
     clock.now += settings.bulk_linger_seconds
     indexer.step()
     assert indexer.finish_writing() == 1
-    es_client.indices.refresh(index=f"{settings.index_prefix}-*")
-    hit = es_client.search(index=settings.index_prefix)["hits"]["hits"][0]["_source"]
+    hit = _only_document(es_client, settings)
     assert hit["text"].endswith("A later correction.") and hit["version"] == 1
     counters = read_counters(redis_client, Keys(settings.redis_prefix))
     assert counters.get("index:created") == 1 and counters.get("index:superseded") == 1
@@ -148,8 +155,7 @@ def test_a_newer_copy_arriving_while_the_older_is_written_is_written_after_it(
     clock.now += settings.bulk_linger_seconds
     indexer.step()
     assert indexer.finish_writing() == 1
-    es_client.indices.refresh(index=f"{settings.index_prefix}-*")
-    hit = es_client.search(index=settings.index_prefix)["hits"]["hits"][0]["_source"]
+    hit = _only_document(es_client, settings)
     assert hit["text"].endswith("A later correction.") and hit["version"] == 2
     counters = read_counters(redis_client, Keys(settings.redis_prefix))
     assert counters.get("index:created") == 1 and counters.get("index:updated") == 1
