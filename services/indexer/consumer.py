@@ -18,6 +18,11 @@ outcome is durable:
   holds a full batch it reads nothing new, so the stream grows and the crawler's
   backpressure (which reads the stream length) stops feeding the pipeline.
 
+Outcomes are logged one event per document, except the commonest: the documents a bulk
+wrote (or found unchanged) are listed in one ``documents_indexed`` event per 50, their
+``doc_id`` and ``url`` fields lists (``OutcomeTally.record_many``). Counters still count
+each document.
+
 Batching: new documents are gathered until ``BULK_MAX_DOCS`` or ``BULK_LINGER_SECONDS``
 after the first (Kafka's ``linger.ms``), so a trickle costs Elasticsearch one lookup and
 one bulk per linger instead of per document. One bulk at a time is written by a writer
@@ -263,9 +268,12 @@ class Indexer:
             for held in flight.batch.values():
                 settled += self._retry(held, tally, exc)
             return settled
+        indexed: dict[str, list[dict[str, Any]]] = {}  # outcome -> its documents, for one listed event
         for result in results:
             held = flight.batch[result.doc_id]
-            settled += self._settle(held, result, tally)
+            settled += self._settle(held, result, tally, indexed)
+        for outcome, items in indexed.items():
+            tally.record_many("documents_indexed", outcome=outcome, items=items)
         return settled
 
     def ensure_templates(self) -> None:
@@ -286,10 +294,14 @@ class Indexer:
             max_chunk_bytes=self.settings.bulk_max_bytes,
         )
 
-    def _settle(self, held: Held, result: ItemResult, tally: OutcomeTally) -> list[str]:
+    def _settle(
+        self, held: Held, result: ItemResult, tally: OutcomeTally, indexed: dict[str, list[dict[str, Any]]]
+    ) -> list[str]:
+        """One document of a landed bulk: a success joins ``indexed`` (logged per bulk, listed by
+        id and URL); a retry or rejection is recorded on its own."""
         doc = held.doc
         if result.verdict in (Verdict.CREATED, Verdict.UPDATED, Verdict.UNCHANGED):
-            tally.record("document_indexed", outcome=str(result.verdict), doc_id=doc["id"], url=doc["url"])
+            indexed.setdefault(str(result.verdict), []).append({"doc_id": doc["id"], "url": doc["url"]})
         elif result.verdict is Verdict.RETRY:
             return self._retry(held, tally, result.error)
         else:
