@@ -50,7 +50,6 @@ import redis
 import structlog
 from elasticsearch import Elasticsearch
 from elasticsearch import exceptions as es_exc
-from pydantic import ValidationError
 
 from services.indexer.plan import Verdict
 from services.indexer.templates import IndexLayout, ensure_layout
@@ -59,12 +58,11 @@ from shared import metrics
 from shared.celery_app import create_app
 from shared.deadletters import DeadLetters
 from shared.deps import Deps
-from shared.document import ArticleDocument
 from shared.errors import Reason
 from shared.index_stream import Entry, StreamConsumer
 from shared.keys import Keys
 from shared.logging import configure_logging, truncate
-from shared.messages import IndexDocument, TaskName
+from shared.messages import ReceivedIndexDocument, TaskName
 from shared.outcomes import OutcomeTally
 from shared.retry import backoff_seconds
 from shared.settings import Settings, get_settings
@@ -81,7 +79,7 @@ class Held:
     """A document this process owns until Elasticsearch takes it."""
 
     entry: Entry
-    message: IndexDocument
+    message: ReceivedIndexDocument
     doc: dict[str, Any]
     failures: int = 0
     not_before: float = 0.0
@@ -196,13 +194,12 @@ class Indexer:
         if entry.id in self.held:  # handed out again while still held here (a claim): keep ours
             return False
         try:
-            payload = entry.payload()
-            message = IndexDocument.model_validate(payload)
-            doc = ArticleDocument.model_validate(message.document).model_dump(mode="json")
-        except (ValueError, ValidationError) as exc:
+            message = ReceivedIndexDocument.model_validate_json(entry.raw)
+        except ValueError as exc:  # pydantic's ValidationError: not JSON, not the message, or not a document
             raw: dict[str, Any] = {"raw": entry.raw[:10_000]}
             self._dead_letter(tally, raw, Reason.BAD_MESSAGE, exc, entry.deliveries)
             return True
+        doc = message.document.model_dump(mode="json")
         if entry.deliveries > self.settings.max_deliveries:
             error = f"delivered {entry.deliveries} times: its indexer died while holding it"
             self._dead_letter(tally, message.model_dump(mode="json"), Reason.POISON, error, entry.deliveries)
