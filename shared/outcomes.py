@@ -74,8 +74,9 @@ class OutcomeTally:
             log.info(event, outcome=outcome, count=len(chunk), **listed)
         self._counts[f"{self._stage}:{outcome}"] += len(items)
         metrics.observe_outcome(self._stage, outcome, None, amount=len(items))
+        context = structlog.contextvars.get_contextvars()  # once, not per item
         for fields in items:
-            self._health.note(self._stage, outcome, None, fields)
+            self._health.note(self._stage, outcome, None, fields, context)
 
     def flush(self, *, forget: str | None = None) -> None:
         """Write the counters; ``forget``: a best-effort key to delete in the same round trip
