@@ -35,6 +35,7 @@ replaces it, if that write failed).
 
 from __future__ import annotations
 
+import gc
 import random
 import signal
 import socket
@@ -371,6 +372,21 @@ def consumer_name(settings: Settings) -> str:
     return settings.indexer_name or socket.gethostname()
 
 
+# Allocations between young collections (CPython's default: 700).
+GC_YOUNG_THRESHOLD = 7000
+
+
+def tune_gc() -> None:
+    """Cyclic garbage collection cost ~0.04 ms of a document's ~0.15 ms while draining (timed
+    with ``gc.callbacks``). A held document lives through a bulk, so it survives the young
+    collections and piles up in the old generation, whose full collections also walked every
+    object of the start-up (Celery, clients, models): frozen here, they are skipped. A larger
+    young threshold lets most of a document's objects die by reference count before a
+    collection sees them. Measured 0.04-0.06 -> ~0.02 ms a document (docs/throughput.md)."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def run(indexer: Indexer, stop: threading.Event) -> None:
     """Rounds until ``stop``; Redis or Elasticsearch outages are waited out, never fatal."""
     outage = 0
@@ -422,6 +438,7 @@ def main() -> int:
         indexer.ensure_templates()
     except (es_exc.ApiError, es_exc.TransportError) as exc:  # the first write tries again
         log.warning("templates_install_failed", error=truncate(exc, 200))
+    tune_gc()
     log.info("indexer_ready", consumer=consumer.name)
     run(indexer, stop)
     try:  # the bulk in flight lands and is acknowledged; if not, it is read again after a restart
