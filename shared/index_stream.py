@@ -65,9 +65,6 @@ class Entry:
     raw: str  # the message JSON, validated by the consumer (it may be malformed)
     deliveries: int  # times handed to a consumer, this one included
 
-    def payload(self) -> Any:
-        return json.loads(self.raw)
-
 
 class StreamConsumer:
     """One member of the ``indexers`` group: read, hold, acknowledge."""

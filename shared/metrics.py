@@ -88,9 +88,14 @@ _HOST_WAIT_REASONS = frozenset({"host_busy"})
 
 
 def observe_outcome(
-    stage: str, outcome: str, reason: str | None, fields: Mapping[str, Any] | None = None
+    stage: str,
+    outcome: str,
+    reason: str | None,
+    fields: Mapping[str, Any] | None = None,
+    *,
+    amount: int = 1,
 ) -> None:
-    ITEMS.labels(_service, stage, outcome, reason or "").inc()
+    ITEMS.labels(_service, stage, outcome, reason or "").inc(amount)
     if reason in _HOST_WAIT_REASONS and fields:
         host = fields.get("host") or urlsplit(str(fields.get("url") or "")).hostname
         if host:

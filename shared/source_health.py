@@ -47,10 +47,11 @@ GAP_SAMPLE = 50
 RATE_DAYS = 7
 
 
-def source_of(fields: Mapping[str, Any]) -> str | None:
+def source_of(fields: Mapping[str, Any], context: Mapping[str, Any] | None = None) -> str | None:
+    """The item's source: its fields, else the bound log ``context`` (read now if not given)."""
     value = fields.get("source_id") or fields.get("source")
     if not value:
-        value = structlog.contextvars.get_contextvars().get("source_id")
+        value = (structlog.contextvars.get_contextvars() if context is None else context).get("source_id")
     return str(value)[:200] if value else None
 
 
@@ -63,8 +64,15 @@ class HealthNotes:
         self._last: dict[tuple[str, str], float] = {}
         self._daily: Counter[tuple[str, str]] = Counter()
 
-    def note(self, stage: str, outcome: str, reason: str | None, fields: Mapping[str, Any]) -> None:
-        source = source_of(fields)
+    def note(
+        self,
+        stage: str,
+        outcome: str,
+        reason: str | None,
+        fields: Mapping[str, Any],
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        source = source_of(fields, context)
         if source is None:
             return
         now = datetime.now(UTC)

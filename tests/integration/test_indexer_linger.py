@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from services.indexer.consumer import Indexer
-from shared import index_stream
+from shared import index_stream, outcomes
 from shared.deadletters import DeadLetters
 from shared.keys import Keys
 from shared.messages import IndexDocument
@@ -104,6 +105,22 @@ def test_a_trickle_is_written_as_one_bulk_once_the_linger_has_passed(
     assert len(stamps) == 3 and len(set(stamps)) == 1  # one bulk
     assert _unsettled(redis_client, settings) == 0
     assert read_counters(redis_client, Keys(settings.redis_prefix)).get("index:created") == 3
+
+
+def test_a_bulk_lists_its_documents_in_its_events_and_counts_each(
+    indexer: Indexer, settings: Settings, redis_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outcomes, "ITEMS_PER_EVENT", 3)
+    docs = [make_document(f"http://news.test/listed/{i}.html") for i in range(4)]
+    _send(redis_client, settings, *docs)
+    with capture_logs() as logs:
+        indexer.step()  # a full bulk: written at once
+        assert indexer.finish_writing() == 4
+    events = [e for e in logs if e["event"] == "documents_indexed"]
+    assert [(e["outcome"], e["count"]) for e in events] == [("created", 3), ("created", 1)]
+    assert [url for e in events for url in e["url"]] == [d["url"] for d in docs]  # findable by URL
+    assert [i for e in events for i in e["doc_id"]] == [d["id"] for d in docs]
+    assert read_counters(redis_client, Keys(settings.redis_prefix)).get("index:created") == 4
 
 
 def test_a_full_batch_is_written_at_once_and_the_rest_waits_for_its_own_linger(
