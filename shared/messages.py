@@ -12,7 +12,6 @@ slot) and, when a slot was booked for its next try, ``booking`` (host and slot t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -96,13 +95,9 @@ class RetagDocument(_Message):
 
 
 class IndexDocument(_Message):
-    document: dict[str, Any]
-
-
-class ReceivedIndexDocument(_Message):
-    """``IndexDocument`` as the indexer reads it: the document checked against its schema in
-    the same pass (one ``model_validate_json`` of the stream entry, half the cost of decoding
-    it and validating message and document one after the other)."""
+    """A document for the indexer. Typed, so the indexer checks message and document in one
+    ``model_validate_json`` of the stream entry (half the cost of decoding it and validating
+    the two one after the other)."""
 
     document: ArticleDocument
 

@@ -63,7 +63,7 @@ from shared.errors import Reason
 from shared.index_stream import Entry, StreamConsumer
 from shared.keys import Keys
 from shared.logging import configure_logging, truncate
-from shared.messages import ReceivedIndexDocument, TaskName
+from shared.messages import IndexDocument, TaskName
 from shared.outcomes import OutcomeTally
 from shared.retry import backoff_seconds
 from shared.settings import Settings, get_settings
@@ -80,7 +80,7 @@ class Held:
     """A document this process owns until Elasticsearch takes it."""
 
     entry: Entry
-    message: ReceivedIndexDocument
+    message: IndexDocument
     doc: dict[str, Any]
     failures: int = 0
     not_before: float = 0.0
@@ -195,7 +195,7 @@ class Indexer:
         if entry.id in self.held:  # handed out again while still held here (a claim): keep ours
             return False
         try:
-            message = ReceivedIndexDocument.model_validate_json(entry.raw)
+            message = IndexDocument.model_validate_json(entry.raw)
         except ValueError as exc:  # pydantic's ValidationError: not JSON, not the message, or not a document
             raw: dict[str, Any] = {"raw": entry.raw[:10_000]}
             self._dead_letter(tally, raw, Reason.BAD_MESSAGE, exc, entry.deliveries)

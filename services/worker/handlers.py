@@ -76,7 +76,7 @@ def process_url(deps: Deps, message: ProcessUrl) -> Outcome:
     doc = build_article(page, fetched.content, fetched.charset, options, find_original, normalize_url)
     if doc.canonical_url != url:  # tell the crawler's seen-set about the canonical address too
         mark_new(deps.redis, deps.keys, doc.canonical_url, seen_ttl)
-    document = IndexDocument(document=doc.model_dump(mode="json")).model_dump(mode="json")
+    document = IndexDocument(document=doc).model_dump(mode="json")
     deps.dispatcher.send(TaskName.INDEX_DOCUMENT, document)
     return Outcome(
         "article_extracted",
