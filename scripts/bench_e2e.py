@@ -790,6 +790,18 @@ class Figures:
     errors: list[str] = field(default_factory=list)
 
 
+def extraction_shares(extraction_ms: float, cpu_ms: dict[str, float]) -> tuple[float, float]:
+    """Extraction's share of the whole stack's CPU per document: as measured, and if the worker
+    did nothing but extract (everything else in the stack as measured).
+
+    Where every core is busy, end to end over extraction alone cannot exceed this share: the
+    second figure is the ratio's ceiling on this machine whatever the worker does beyond
+    extraction."""
+    total = sum(cpu_ms.values())
+    rest = total - cpu_ms.get("worker", 0.0)
+    return extraction_ms / total, extraction_ms / (extraction_ms + rest)
+
+
 def _plural(n: int) -> str:
     return f"{n} process{'es' if n > 1 else ''}"
 
@@ -852,6 +864,16 @@ def _report(args: argparse.Namespace, f: Figures, elapsed: float) -> None:
             parts = ", ".join(f"{name} {ms:.1f}" for name, ms in result.cpu_ms.items())
             out.append(
                 f"CPU ms per document, {result.label}: {parts}; total {sum(result.cpu_ms.values()):.1f}"
+            )
+    for workers, result in f.runs:
+        if result.cpu_ms and f.extraction_cpu and workers >= (os.cpu_count() or 1):
+            extraction_ms = 1000 / f.extraction_cpu
+            now, best = extraction_shares(extraction_ms, result.cpu_ms)
+            out.append(
+                f"extraction's share of the stack's CPU per document, {result.label}: {now:.2f}; "
+                f"{best:.2f} if the worker did nothing but extract ({extraction_ms:.1f} ms of "
+                f"extraction, {sum(result.cpu_ms.values()) - result.cpu_ms.get('worker', 0.0):.1f} ms "
+                "for the rest of the stack): the ceiling of the ratio with every core busy"
             )
     for _, result in f.runs:
         out.append(f"peak RSS (MB), run with {result.label}:")
