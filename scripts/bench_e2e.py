@@ -797,9 +797,12 @@ def extraction_shares(extraction_ms: float, cpu_ms: dict[str, float]) -> tuple[f
     Where every core is busy, end to end over extraction alone cannot exceed this share: the
     second figure is the ratio's ceiling on this machine whatever the worker does beyond
     extraction."""
-    total = sum(cpu_ms.values())
-    rest = total - cpu_ms.get("worker", 0.0)
-    return extraction_ms / total, extraction_ms / (extraction_ms + rest)
+    return extraction_ms / sum(cpu_ms.values()), extraction_ms / (extraction_ms + rest_of_stack_ms(cpu_ms))
+
+
+def rest_of_stack_ms(cpu_ms: dict[str, float]) -> float:
+    """CPU ms per document of every process but the worker."""
+    return sum(ms for name, ms in cpu_ms.items() if name != "worker")
 
 
 def _plural(n: int) -> str:
@@ -872,7 +875,7 @@ def _report(args: argparse.Namespace, f: Figures, elapsed: float) -> None:
             out.append(
                 f"extraction's share of the stack's CPU per document, {result.label}: {now:.2f}; "
                 f"{best:.2f} if the worker did nothing but extract ({extraction_ms:.1f} ms of "
-                f"extraction, {sum(result.cpu_ms.values()) - result.cpu_ms.get('worker', 0.0):.1f} ms "
+                f"extraction, {rest_of_stack_ms(result.cpu_ms):.1f} ms "
                 "for the rest of the stack): the ceiling of the ratio with every core busy"
             )
     for _, result in f.runs:
