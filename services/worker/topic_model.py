@@ -13,11 +13,10 @@ How an article is scored:
    frequency lists and the training text) is one item of its own instead of its pieces.
 2. The document vector is the weighted mean of the items' vectors. Each item's vector is
    the teacher's (multilingual-e5-small's) embedding of that piece or word alone, reduced
-   by PCA;
-   its weight falls with its frequency (``a / (a + p)``), so "the" and "и" count little,
-   and, since 2.2.0, with how little it says about any topic on its own: a first linear
-   head (``attn_w``, fitted on plain weighted means) scores each piece alone, and the
-   piece's weight is multiplied by its best topic probability (softmax at temperature
+   by PCA; its weight falls with its frequency (``a / (a + p)``), so "the" and "и" count
+   little, and, since 2.2.0, with how little it says about any topic on its own: a first
+   linear head (``attn_w``, fitted on plain weighted means) scores each item alone, and
+   the item's weight is multiplied by its best topic probability (softmax at temperature
    ``ATTENTION_TEMPERATURE``). "match" or "shares" then outweigh "said" or "Tuesday",
    which matters most for short items.
 3. The mean vector of the article's language is subtracted (per-language centring: without
