@@ -44,7 +44,7 @@ import numpy as np
 from shared.document import Topic
 
 TAGGER_NAME = "newsflow-static-e5"
-TAGGER_VERSION = "2.4.0"  # bump whenever model.npz or the scoring changes
+TAGGER_VERSION = "2.5.0"  # bump whenever model.npz or the scoring changes
 
 # Package data; a real directory (the build script writes here, np.load reads a path).
 MODEL_DIR = Path(str(resources.files("services.worker") / "data" / "topic_model"))
