@@ -253,12 +253,15 @@ def read_own_text(codes: list[str], path: Path = TEXT_FILE) -> list[tuple[str, s
     """(language, top-level code, line, line weight) from our own training text.
 
     Every YAML document is a batch of lines per topic and language; a batch may set
-    ``line_weight`` (default 1), how much each of its lines counts against another line.
+    ``line_weight`` (default 1, at most 1), how much each of its lines counts against a
+    line of a batch without one.
     """
     rows: list[tuple[str, str, str, float]] = []
     with path.open(encoding="utf-8") as fh:
         for doc in yaml.safe_load_all(fh):
             line_weight = float(doc.pop("line_weight", 1.0))
+            if not 0.0 < line_weight <= 1.0:
+                raise ValueError(f"{path}: line_weight {line_weight} is not in (0, 1]")
             for code, by_lang in doc.items():
                 if code not in codes:
                     raise ValueError(f"{path}: {code} is not a top-level topic")

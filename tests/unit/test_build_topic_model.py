@@ -53,10 +53,18 @@ def test_a_batch_sets_the_weight_of_its_lines(tmp_path: Path) -> None:
         assert set(text.split()) <= set(line[2].replace(".", "").split())
 
 
-def test_a_topic_outside_the_scheme_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("medtop:99000000:\n  en:\n    - Not a topic\n", "not a top-level topic"),
+        ("line_weight: 0\nmedtop:04000000:\n  en:\n    - Shares fall\n", "line_weight"),
+        ("line_weight: 2\nmedtop:04000000:\n  en:\n    - Shares fall\n", "line_weight"),
+    ],
+)
+def test_a_batch_outside_the_scheme_or_weights_is_refused(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "text.yaml"
-    path.write_text("medtop:99000000:\n  en:\n    - Not a topic\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="not a top-level topic"):
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
         read_own_text(CODES, path)
 
 
