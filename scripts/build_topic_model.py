@@ -249,6 +249,13 @@ def read_sib(data: Path, split: str) -> list[tuple[str, str, str]]:
     return rows
 
 
+def top_level_topics() -> tuple[list[str], list[str]]:
+    """Codes and labels of the IPTC top-level topics the model tags, in the scheme's order."""
+    scheme = json.loads((MODEL_DIR.parent / "iptc_topics.json").read_text(encoding="utf-8"))
+    top = [t for t in scheme["topics"] if t["parent"] is None]
+    return [t["code"] for t in top], [t["label"] for t in top]
+
+
 def read_own_text(codes: list[str], path: Path = TEXT_FILE) -> list[tuple[str, str, str, float]]:
     """(language, top-level code, line, line weight) from our own training text.
 
@@ -337,9 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    scheme = json.loads((MODEL_DIR.parent / "iptc_topics.json").read_text(encoding="utf-8"))
-    codes = [t["code"] for t in scheme["topics"] if t["parent"] is None]
-    labels = [t["label"] for t in scheme["topics"] if t["parent"] is None]
+    codes, labels = top_level_topics()
 
     sib_train = read_sib(args.data, "train")
     own = read_own_text(codes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +13,9 @@ from scripts.build_topic_model import (
     TEXT_FILE,
     read_own_text,
     sample_weights,
+    top_level_topics,
     word_bags,
 )
-from services.worker.topic_model import MODEL_DIR
 
 CODES = ["medtop:04000000", "medtop:15000000"]
 
@@ -82,8 +81,7 @@ def test_sample_weights_by_source_line_weight_and_class() -> None:
 
 
 def test_the_shipped_text_reads_with_weights_in_range() -> None:
-    scheme = json.loads((MODEL_DIR.parent / "iptc_topics.json").read_text(encoding="utf-8"))
-    codes = [t["code"] for t in scheme["topics"] if t["parent"] is None]
+    codes, _ = top_level_topics()
     rows = read_own_text(codes, TEXT_FILE)
     weights = {w for *_, w in rows}
     assert 1.0 in weights and all(0.0 < w <= 1.0 for w in weights)
