@@ -225,6 +225,13 @@ def test_metrics_status_health_index_and_no_secret_in_any_log(
             return {h["_source"]["canonical_url"] for h in hits["hits"]["hits"]}
 
         wait_for(lambda: indexed() >= expected, timeout=180, interval=1, what="fixture articles indexed")
+
+        # The indexer counts a bulk's documents when its main loop settles the bulk, a moment
+        # after Elasticsearch has them: wait for the count, then check it did not overshoot.
+        def index_created() -> float:
+            return _total(_scrape(ports["indexer"]), "newsflow_items_total", stage="index", outcome="created")
+
+        wait_for(lambda: index_created() >= len(expected), timeout=30, what="indexer's created count")
         after = {name: _scrape(port) for name, port in ports.items()}
 
         # Counters moved in every processing service, as the outcomes happened.
