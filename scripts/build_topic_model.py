@@ -370,19 +370,19 @@ def main(argv: list[str] | None = None) -> int:
 
     rows_all = q.astype(np.float32) * scale.astype(np.float32)[:, None]  # unweighted
 
-    def pieces_of(text: str) -> tuple[np.ndarray, np.ndarray]:
-        ids, counts = np.unique(np.asarray(tokenizer.encode(text), dtype=np.int64), return_counts=True)
+    def pieces_of(text: str, lang: str) -> tuple[np.ndarray, np.ndarray]:
+        ids, counts = np.unique(np.asarray(tokenizer.encode(text, lang), dtype=np.int64), return_counts=True)
         return ids, counts.astype(np.float32)
 
-    def embed(text: str) -> np.ndarray:
-        ids, counts = pieces_of(text)
+    def embed(text: str, lang: str) -> np.ndarray:
+        ids, counts = pieces_of(text, lang)
         total = float(counts @ wts[ids]) if ids.size else 0.0
         return (counts * wts[ids]) @ rows_all[ids] / total if total > 0 else np.zeros(dims, np.float32)
 
     def features(texts: list[tuple[str, str]], attn: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
         out = np.zeros((len(texts), dims), np.float32)
         for i, (lang, text) in enumerate(texts):
-            ids, counts = pieces_of(text)
+            ids, counts = pieces_of(text, lang)
             vec, _ = pooled_vector(
                 rows_all[ids],
                 counts * wts[ids],
@@ -394,7 +394,9 @@ def main(argv: list[str] | None = None) -> int:
         return out
 
     mean_langs = sorted(SIB_LANGS.values())
-    raw_by_lang = {lang: np.stack([embed(t) for la, _, t in sib_train if la == lang]) for lang in mean_langs}
+    raw_by_lang = {
+        lang: np.stack([embed(t, la) for la, _, t in sib_train if la == lang]) for lang in mean_langs
+    }
     means = {lang: raw_by_lang[lang].mean(axis=0) for lang in mean_langs}
     means["*"] = np.mean([means[lang] for lang in mean_langs], axis=0)
 

@@ -41,10 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
+from services.worker.inflection import PEELING_LANGUAGES, stems
 from shared.document import Topic
 
 TAGGER_NAME = "newsflow-static-e5"
-TAGGER_VERSION = "2.5.0"  # bump whenever model.npz or the scoring changes
+TAGGER_VERSION = "2.6.0"  # bump whenever model.npz or the scoring changes
 
 # Package data; a real directory (the build script writes here, np.load reads a path).
 MODEL_DIR = Path(str(resources.files("services.worker") / "data" / "topic_model"))
@@ -85,14 +86,14 @@ class TopicModel:
     sha256: str
 
     def document_vector(self, title: str, text: str, language: str | None) -> np.ndarray | None:
-        ids, counts = self._piece_counts(title, text)
+        ids, counts = self._piece_counts(title, text, language)
         if ids.size == 0:
             return None
         return self._vector(ids, counts, language)
 
-    def _piece_counts(self, title: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        title_ids = self.tokenizer.encode(title) if title else []
-        body_ids = self.tokenizer.encode(text[:MAX_BODY_CHARS]) if text else []
+    def _piece_counts(self, title: str, text: str, language: str | None) -> tuple[np.ndarray, np.ndarray]:
+        title_ids = self.tokenizer.encode(title, language) if title else []
+        body_ids = self.tokenizer.encode(text[:MAX_BODY_CHARS], language) if text else []
         all_ids = np.asarray(title_ids + body_ids, dtype=np.int64)
         if all_ids.size == 0:
             return all_ids, np.zeros(0, dtype=np.float32)
@@ -127,7 +128,7 @@ class TopicModel:
     def tag(self, title: str, text: str, language: str | None, max_topics: int = 3) -> list[Topic]:
         if max_topics <= 0:
             return []
-        ids, counts = self._piece_counts(title, text)
+        ids, counts = self._piece_counts(title, text, language)
         if ids.size == 0:
             return []
         vec, share = self._pooled(ids, counts, language)
@@ -216,16 +217,22 @@ class PieceTokenizer:
         self._words = dict(words or {})
         self._word = lru_cache(maxsize=WORD_CACHE)(self._segment)
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text: str, language: str | None = None) -> list[int]:
+        """The ids of ``text``; in a language of ``PEELING_LANGUAGES`` an inflected form of a
+        word known whole is that word (services.worker.inflection)."""
+        peel = language in PEELING_LANGUAGES
         ids: list[int] = []
         for word in unicodedata.normalize("NFKC", text).split():
-            ids.extend(self._word(word))
+            ids.extend(self._word(word, peel))
         return ids
 
-    def _segment(self, word: str) -> tuple[int, ...]:
+    def _segment(self, word: str, peel: bool) -> tuple[int, ...]:
         if self._words:
             core = _WORD_CORE.match(word)
-            wid = self._words.get(core[1].lower()) if core else None
+            key = core[1].lower() if core else ""
+            wid = self._words.get(key)
+            if wid is None and peel and key:
+                wid = next((self._words[s] for s in stems(key) if s in self._words), None)
             if wid is not None:
                 return (wid,)
         return self._pieces(word)

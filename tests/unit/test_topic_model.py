@@ -53,7 +53,7 @@ def test_attention_weights_topical_pieces_above_generic_ones() -> None:
     import numpy as np
 
     model = topic_model.load_model()
-    ids, counts = model._piece_counts("", "football said")
+    ids, counts = model._piece_counts("", "football said", None)
     vec, share = model._pooled(ids, counts, "en")
     assert vec is not None and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-5
     # Each piece keeps its SIF weight times its best topic probability (between 1/C and 1).
@@ -79,6 +79,20 @@ def test_a_known_whole_word_is_one_item_and_others_are_pieces() -> None:
     # Without words the same text is pieces only.
     plain = topic_model.build_tokenizer(pieces, [0.0, -5.0, -4.0, -3.0, -2.0, -1.0], 0)
     assert plain.encode("inflation") == [1, 2]
+
+
+def test_kazakh_and_kyrgyz_inflected_forms_reach_the_whole_word() -> None:
+    # A toy vocabulary that knows "шайлоо" (election) whole; "▁шай" + "лоо" are its pieces.
+    pieces = ["<unk>", "\u2581шай", "лоо", "до", "го"]  # noqa: RUF001 (Cyrillic)
+    scores = [0.0, -5.0, -4.0, -3.0, -3.0]
+    tok = topic_model.build_tokenizer(pieces, scores, 0, ["шайлоо"])
+    word_id = len(pieces)
+    # Kyrgyz "in the election", "to the election": the word's own row.
+    assert tok.encode("Шайлоодо шайлоого", "ky") == [word_id, word_id]
+    assert tok.encode("шайлоодо", "kk") == [word_id]
+    # Other languages are not peeled (Turkic suffixes are not theirs): pieces as before.
+    assert tok.encode("шайлоодо", "ru") == [1, 2, 3]
+    assert tok.encode("шайлоодо") == [1, 2, 3]
 
 
 def test_the_shipped_model_knows_split_news_words_whole() -> None:
