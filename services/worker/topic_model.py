@@ -10,7 +10,9 @@ How an article is scored:
    into SentencePiece pieces of multilingual-e5-small's vocabulary (pruned to Latin and
    Cyrillic pieces), the title counting ``TITLE_WEIGHT`` times; since 2.4.0 a word the
    model knows whole (a word the vocabulary splits, such as "shares" or "inflation", from
-   frequency lists and the training text) is one item of its own instead of its pieces.
+   frequency lists and the training text) is one item of its own instead of its pieces;
+   since 2.6.0, in Kazakh and Kyrgyz, so is an inflected form of one ("шайлоодо", in the
+   election: services.worker.inflection).
 2. The document vector is the weighted mean of the items' vectors. Each item's vector is
    the teacher's (multilingual-e5-small's) embedding of that piece or word alone, reduced
    by PCA; its weight falls with its frequency (``a / (a + p)``), so "the" and "и" count
