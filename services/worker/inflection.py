@@ -12,8 +12,6 @@ Pure functions; the lists are grammar, not learned.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 # The languages whose words are peeled (ISO 639-1).
 PEELING_LANGUAGES = frozenset({"kk", "ky"})
 # A stem keeps at least this many letters: shorter ones are too often another word.
@@ -51,11 +49,11 @@ _KAZAKH = _variants(
 _SUFFIXES = tuple(sorted(_KYRGYZ | _KAZAKH, key=lambda s: (-len(s), s)))
 
 
-@lru_cache(maxsize=50_000)
 def stems(word: str) -> tuple[str, ...]:
     """The shorter forms ``word`` (lower case) may be inflected from, nearest first: every
     way of peeling one suffix, then two, up to ``MAX_PEELS``; each at least ``MIN_STEM``
-    letters. A form that is no real stem costs only a failed lookup."""
+    letters. A form that is no real stem costs only a failed lookup (the tokenizer caches
+    each word's outcome, so a word is peeled once)."""
     found: list[str] = []
     frontier = [word]
     for _ in range(MAX_PEELS):
