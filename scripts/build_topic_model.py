@@ -56,6 +56,7 @@ import sys
 import time
 import unicodedata
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import yaml
@@ -291,6 +292,16 @@ def word_bags(rows: list[tuple[str, str, str, float]]) -> list[tuple[str, str, s
     return bags
 
 
+class TrainingDoc(NamedTuple):
+    """One document the head is fitted on."""
+
+    lang: str
+    code: str  # its IPTC top-level topic
+    text: str
+    source: str  # a key of SOURCE_WEIGHT
+    line_weight: float  # how much it counts within its source (see read_own_text)
+
+
 def sample_weights(sources: list[str], line_weights: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
     """Each training document's weight in the fit.
 
@@ -402,17 +413,16 @@ def main(argv: list[str] | None = None) -> int:
     means = {lang: raw_by_lang[lang].mean(axis=0) for lang in mean_langs}
     means["*"] = np.mean([means[lang] for lang in mean_langs], axis=0)
 
-    # (language, code, text, source, weight of the line within its source)
-    docs = [(lang, code, t, "own", lw) for lang, code, t, lw in own]
-    docs += [(lang, code, t, "bags", lw) for lang, code, t, lw in word_bags(own)]
-    docs += [(lang, SIB_TO_IPTC[c], t, "sib", 1.0) for lang, c, t in sib_train]
-    texts = [(d[0], d[2]) for d in docs]
+    docs = [TrainingDoc(lang, code, t, "own", lw) for lang, code, t, lw in own]
+    docs += [TrainingDoc(lang, code, t, "bags", lw) for lang, code, t, lw in word_bags(own)]
+    docs += [TrainingDoc(lang, SIB_TO_IPTC[c], t, "sib", 1.0) for lang, c, t in sib_train]
+    texts = [(d.lang, d.text) for d in docs]
     x = features(texts, None)
-    y = np.array([codes.index(d[1]) for d in docs])
-    sw = sample_weights([d[3] for d in docs], np.array([d[4] for d in docs]), y, len(codes))
+    y = np.array([codes.index(d.code) for d in docs])
+    sw = sample_weights([d.source for d in docs], np.array([d.line_weight for d in docs]), y, len(codes))
     print(
         f"   {len(docs)} documents: "
-        + ", ".join(f"{s} {sum(d[3] == s for d in docs)}" for s in SOURCE_WEIGHT)
+        + ", ".join(f"{s} {sum(d.source == s for d in docs)}" for s in SOURCE_WEIGHT)
     )
     print("4. softmax head on plain means (kept as the attention head)", flush=True)
     attn_w, attn_b = fit_softmax(x, y, sw, len(codes))

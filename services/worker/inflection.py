@@ -54,7 +54,7 @@ def stems(word: str) -> tuple[str, ...]:
     way of peeling one suffix, then two, up to ``MAX_PEELS``; each at least ``MIN_STEM``
     letters. A form that is no real stem costs only a failed lookup (the tokenizer caches
     each word's outcome, so a word is peeled once)."""
-    found: list[str] = []
+    found: dict[str, None] = {}  # insertion-ordered and without repeats
     frontier = [word]
     for _ in range(MAX_PEELS):
         frontier = [
@@ -63,5 +63,5 @@ def stems(word: str) -> tuple[str, ...]:
             for s in _SUFFIXES
             if form.endswith(s) and len(form) - len(s) >= MIN_STEM
         ]
-        found.extend(f for f in frontier if f not in found)
+        found.update(dict.fromkeys(frontier))
     return tuple(found)
